@@ -23,19 +23,19 @@ std::string_view EventTypeName(EventType type);
 bool ParseEventType(std::string_view name, EventType* out);
 
 struct Event {
-  uint64_t seq = 0;      // dense, starting at 1; also the object's resourceVersion
-  int64_t time_ns = 0;   // unix nanoseconds when the change was committed
+  uint64_t seq = 0;     // dense, starting at 1; also the object's resourceVersion
+  int64_t time_ns = 0;  // unix nanoseconds when the change was committed
   EventType type = EventType::kAdded;
-  std::string kind;       // "Pod"
-  std::string ns;         // "" for cluster-scoped kinds
+  std::string kind;  // "Pod"
+  std::string ns;    // "" for cluster-scoped kinds
   std::string name;
   std::string uid;
-  std::string object;     // JSON of the full object after the change (DELETED: last state)
-  std::string actor;      // who asked: a user or a component identity
-  uint64_t cause = 0;     // seq of the event that woke the decision; 0 for a person
-  uint64_t basis = 0;     // seq of the view the decision was made on
+  std::string object;         // JSON of the full object after the change (DELETED: last state)
+  std::string actor;          // who asked: a user or a component identity
+  uint64_t cause = 0;         // seq of the event that woke the decision; 0 for a person
+  uint64_t basis = 0;         // seq of the view the decision was made on
   int64_t basis_time_ns = 0;  // the clock reading handed to the reducer
-  std::string reason;     // one short human sentence
+  std::string reason;         // one short human sentence
 
   bool operator==(const Event&) const = default;
 };

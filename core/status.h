@@ -20,19 +20,19 @@ namespace korc {
 // Persisted in nothing; safe to reorder, but keep in step with StatusReason().
 enum class Code {
   kOk,
-  kBadRequest,     // malformed input (HTTP 400)
-  kNotFound,       // 404
-  kAlreadyExists,  // 409
-  kConflict,       // 409 (stale resourceVersion)
-  kInvalid,        // 422 (validation)
-  kForbidden,      // 403
-  kUnauthorized,   // 401
-  kExpired,        // 410 (history compacted below the requested point)
-  kTooLarge,       // 413
+  kBadRequest,            // malformed input (HTTP 400)
+  kNotFound,              // 404
+  kAlreadyExists,         // 409
+  kConflict,              // 409 (stale resourceVersion)
+  kInvalid,               // 422 (validation)
+  kForbidden,             // 403
+  kUnauthorized,          // 401
+  kExpired,               // 410 (history compacted below the requested point)
+  kTooLarge,              // 413
   kUnsupportedMediaType,  // 415
-  kUnavailable,    // 503
-  kCorruption,     // 500: the log on disk is not what korc wrote
-  kInternal,       // 500
+  kUnavailable,           // 503
+  kCorruption,            // 500: the log on disk is not what korc wrote
+  kInternal,              // 500
 };
 
 // The metav1.Status `reason` string for a code ("NotFound", "Invalid", ...).
@@ -70,7 +70,7 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "Result built from an OK status");
   }
@@ -96,9 +96,9 @@ class [[nodiscard]] Result {
 }  // namespace korc
 
 // Early-return helpers in the leveldb manner.
-#define KORC_RETURN_IF_ERROR(expr)            \
-  do {                                        \
-    ::korc::Status korc_status_ = (expr);     \
+#define KORC_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::korc::Status korc_status_ = (expr);        \
     if (!korc_status_.ok()) return korc_status_; \
   } while (0)
 

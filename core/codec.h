@@ -1,0 +1,60 @@
+// Codecs: JSON (simdjson in, a direct writer out) and YAML (yaml-cpp, multi-document
+// streams) for every served kind, all derived from the schema in core/objects.h.
+//
+// Decoding never throws. It reports
+//   - syntax errors with a line and column (Status BadRequest),
+//   - wrong value types with the field path, e.g. "spec.replicas: expected an integer, got
+//     string \"x\"" (BadRequest),
+//   - fields the schema does not know, as paths ("spec.foo"), in Decoded::unknown_fields, so
+//     the caller can drop them with a warning or refuse them (kubectl's
+//     fieldValidation=Strict), as Kubernetes does.
+//
+// Thread-safety: all functions are reentrant (each thread keeps its own simdjson parser).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/kinds.h"
+#include "core/objects.h"
+#include "core/status.h"
+
+namespace korc {
+
+struct Decoded {
+  api::Object object;
+  std::vector<std::string> unknown_fields;  // "spec.containers[0].foo"
+};
+
+// Decodes one object of any served kind, dispatching on apiVersion/kind.
+Result<Decoded> DecodeJson(std::string_view json);
+// Decodes JSON as kind T without looking at apiVersion/kind (the API server knows the kind
+// from the URL and checks the body's kind itself).
+template <class T>
+Result<T> DecodeJsonAs(std::string_view json, std::vector<std::string>* unknown_fields);
+
+// Encodes as compact JSON; apiVersion and kind are filled in when empty.
+std::string EncodeJson(const api::Object& object);
+template <class T>
+std::string EncodeJsonAs(const T& value);  // any schema-described value, as it is
+
+// One document of a YAML (or JSON) manifest stream.
+struct Manifest {
+  Decoded decoded;
+  int line = 0;  // 1-based line where the document starts
+};
+
+// Decodes every document of a stream ("---" separated; empty documents are skipped; a
+// document that is a `kind: List` contributes its items). The first bad document fails the
+// whole stream, with its line and column in the message.
+Result<std::vector<Manifest>> DecodeYamlStream(std::string_view text);
+
+// Encodes as block-style YAML, apiVersion and kind first.
+std::string EncodeYaml(const api::Object& object);
+
+// Where a JSON text stops parsing: 1-based line and column of the first syntax error
+// (0, 0 when it parses).
+std::pair<int, int> JsonErrorPosition(std::string_view json);
+
+}  // namespace korc

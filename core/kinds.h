@@ -1,0 +1,47 @@
+// The registry of served kinds: names, REST resources, short names, scope, and which
+// variant alternative of api::Object holds each. The API server's discovery documents,
+// the CLI's resource names and the codecs' kind dispatch all read this one table.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/objects.h"
+
+namespace korc {
+
+// How a kind's metadata.name is validated.
+enum class NameRule {
+  kDns1123Subdomain,  // most kinds
+  kDns1123Label,      // Namespace
+  kDns1035Label,      // Service: starts with a letter
+  kPathSegment,       // Event: anything that is a valid path segment
+};
+
+struct KindInfo {
+  std::string_view kind;        // "Pod"
+  std::string_view resource;    // "pods"
+  std::string_view singular;    // "pod"
+  std::string_view short_name;  // "po" ("" when none)
+  bool namespaced;
+  NameRule name_rule;
+  size_t variant_index;  // index into api::Object
+};
+
+// Every served kind, in a stable order.
+std::span<const KindInfo> Kinds();
+// By kind ("Pod"), case-sensitive; nullptr when not served.
+const KindInfo* FindKind(std::string_view kind);
+// By resource, singular or short name, case-insensitive ("pods", "pod", "po", "Pods");
+// nullptr when not served.
+const KindInfo* FindResource(std::string_view name);
+// The kind of an object.
+const KindInfo& KindOf(const api::Object& object);
+
+// A default-constructed object of the kind at `info.variant_index`.
+api::Object NewObject(const KindInfo& info);
+
+inline constexpr std::string_view kApiVersion = "v1";
+
+}  // namespace korc
