@@ -1,11 +1,11 @@
 #include "core/codec.h"
 
+#include <simdjson.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <simdjson.h>
 
 #include "core/field_error.h"
 #include "core/schema_walk.h"
@@ -14,8 +14,8 @@ namespace korc {
 
 namespace {
 
-using detail::DecodeState;
 using detail::Decoder;
+using detail::DecodeState;
 using detail::Encoder;
 
 // ---------------------------------------------------------------------------------------
@@ -28,7 +28,9 @@ class JsonNode {
   bool IsNull() const { return e_.is_null(); }
   bool IsObject() const { return e_.is_object(); }
   bool IsArray() const { return e_.is_array(); }
-  bool String(std::string_view* out) const { return e_.get_string().get(*out) == simdjson::SUCCESS; }
+  bool String(std::string_view* out) const {
+    return e_.get_string().get(*out) == simdjson::SUCCESS;
+  }
   bool Int(int64_t* out) const {
     if (e_.type() == simdjson::dom::element_type::INT64) return e_.get_int64().get(*out) == 0;
     if (e_.type() == simdjson::dom::element_type::UINT64) {
@@ -71,10 +73,14 @@ class JsonNode {
       case simdjson::dom::element_type::STRING:
         if (e_.get_string().get(s) != simdjson::SUCCESS) return "string";
         return "string " + GoQuote(s.substr(0, 64));
-      case simdjson::dom::element_type::ARRAY: return "array";
-      case simdjson::dom::element_type::OBJECT: return "object";
-      case simdjson::dom::element_type::BOOL: return "boolean";
-      case simdjson::dom::element_type::NULL_VALUE: return "null";
+      case simdjson::dom::element_type::ARRAY:
+        return "array";
+      case simdjson::dom::element_type::OBJECT:
+        return "object";
+      case simdjson::dom::element_type::BOOL:
+        return "boolean";
+      case simdjson::dom::element_type::NULL_VALUE:
+        return "null";
       default: {
         std::string t;
         NumberText(&t);
@@ -152,8 +158,7 @@ class YamlNode {
   std::string Where() const {
     auto m = n_.Mark();
     if (m.is_null()) return {};
-    return "line " + std::to_string(m.line + 1) + ", column " + std::to_string(m.column + 1) +
-           ": ";
+    return "line " + std::to_string(m.line + 1) + ", column " + std::to_string(m.column + 1) + ": ";
   }
 
  private:
@@ -228,13 +233,27 @@ class JsonWriter {
       const char* esc = nullptr;
       char buf[8];
       switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
+        case '"':
+          esc = "\\\"";
+          break;
+        case '\\':
+          esc = "\\\\";
+          break;
+        case '\n':
+          esc = "\\n";
+          break;
+        case '\r':
+          esc = "\\r";
+          break;
+        case '\t':
+          esc = "\\t";
+          break;
+        case '\b':
+          esc = "\\b";
+          break;
+        case '\f':
+          esc = "\\f";
+          break;
         default:
           if (c < 0x20) {
             std::snprintf(buf, sizeof buf, "\\u%04x", c);
@@ -259,8 +278,8 @@ class JsonWriter {
 // double-quoted so they read back as strings.
 bool NeedsQuotes(std::string_view s) {
   if (s.empty()) return true;
-  static constexpr std::string_view kWords[] = {"true", "false", "yes", "no", "on", "off",
-                                                "null", "~",    "y",   "n"};
+  static constexpr std::string_view kWords[] = {"true", "false", "yes", "no", "on",
+                                                "off",  "null",  "~",   "y",  "n"};
   std::string lower;
   for (char c : s) lower += static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
   for (auto w : kWords) {
@@ -268,8 +287,8 @@ bool NeedsQuotes(std::string_view s) {
   }
   char c = s[0];
   if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.') return true;
-  return s.find_first_of(":#{}[],&*!|>'\"%@`\n") != std::string_view::npos ||
-         s.front() == ' ' || s.back() == ' ';
+  return s.find_first_of(":#{}[],&*!|>'\"%@`\n") != std::string_view::npos || s.front() == ' ' ||
+         s.back() == ' ';
 }
 
 class YamlWriter {
@@ -299,7 +318,8 @@ template <class Fn>
 void WithAlternative(size_t index, Fn&& fn) {
   [&]<size_t... Is>(std::index_sequence<Is...>) {
     ((index == Is ? (fn(std::in_place_index<Is>), 0) : 0), ...);
-  }(std::make_index_sequence<std::variant_size_v<api::Object>>());
+  }
+  (std::make_index_sequence<std::variant_size_v<api::Object>>());
 }
 
 // Checks apiVersion/kind as read from a document and finds the kind. `where` prefixes
@@ -310,13 +330,13 @@ Result<const KindInfo*> ResolveKind(std::string_view api_version, std::string_vi
     return Status::BadRequest(where + "Object 'Kind' is missing");
   }
   if (api_version.empty()) {
-    return Status::BadRequest(where + "Object 'apiVersion' is missing (kind " +
-                              GoQuote(kind) + ")");
+    return Status::BadRequest(where + "Object 'apiVersion' is missing (kind " + GoQuote(kind) +
+                              ")");
   }
   const KindInfo* info = FindKind(kind);
   if (api_version != kApiVersion || !info) {
-    return Status::BadRequest(where + "no kind " + GoQuote(kind) +
-                              " is registered for version " + GoQuote(api_version) +
+    return Status::BadRequest(where + "no kind " + GoQuote(kind) + " is registered for version " +
+                              GoQuote(api_version) +
                               " (korc serves v1: Pod, ReplicationController, Service, "
                               "Endpoints, Node, Namespace, Event)");
   }
@@ -354,8 +374,11 @@ Result<Decoded> DecodeNode(const N& root, const std::string& where) {
     auto& obj = out.object.emplace<I>();
     Decoder<N>(st).Decode(root, obj);
   });
-  if (st.failed()) return Status::BadRequest(std::string(kind) + " in version \"v1\" cannot be "
-                                             "decoded: " + st.error);
+  if (st.failed())
+    return Status::BadRequest(std::string(kind) +
+                              " in version \"v1\" cannot be "
+                              "decoded: " +
+                              st.error);
   out.unknown_fields = std::move(st.unknown);
   return out;
 }
@@ -480,7 +503,7 @@ Result<std::vector<Manifest>> DecodeYamlStream(std::string_view text) {
 }
 
 // The kinds the API server decodes by URL, and the other documents it writes.
-#define KORC_INSTANTIATE_CODEC(T)                                                         \
+#define KORC_INSTANTIATE_CODEC(T)                                                  \
   template Result<T> DecodeJsonAs<T>(std::string_view, std::vector<std::string>*); \
   template std::string EncodeJsonAs<T>(const T&);
 KORC_INSTANTIATE_CODEC(api::Pod)

@@ -21,7 +21,8 @@ void PostDefault(api::Container& c) {
     std::string_view last = slash == std::string_view::npos ? image : image.substr(slash + 1);
     bool digest = image.find('@') != std::string_view::npos;
     auto colon = last.find(':');
-    bool latest = !digest && (colon == std::string_view::npos || last.substr(colon + 1) == "latest");
+    bool latest =
+        !digest && (colon == std::string_view::npos || last.substr(colon + 1) == "latest");
     c.image_pull_policy = latest ? "Always" : "IfNotPresent";
   }
 }
@@ -64,7 +65,9 @@ template <class T>
 struct IsOptionalInt<std::optional<T>> : std::bool_constant<std::is_integral_v<T>> {};
 
 template <class T>
-concept HasPostDefault = requires(T& t) { PostDefault(t); };
+concept HasPostDefault = requires(T& t) {
+  PostDefault(t);
+};
 
 template <class T>
 void Default(T& v) {

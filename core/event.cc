@@ -12,9 +12,12 @@ constexpr char kEventMagic = 'E';
 
 std::string_view EventTypeName(EventType type) {
   switch (type) {
-    case EventType::kAdded: return "ADDED";
-    case EventType::kModified: return "MODIFIED";
-    case EventType::kDeleted: return "DELETED";
+    case EventType::kAdded:
+      return "ADDED";
+    case EventType::kModified:
+      return "MODIFIED";
+    case EventType::kDeleted:
+      return "DELETED";
   }
   return "UNKNOWN";
 }
@@ -45,8 +48,8 @@ bool ParseEventType(std::string_view name, EventType* out) {
 std::string EncodeEvent(const Event& e) {
   using namespace coding;
   std::string out;
-  out.reserve(64 + e.kind.size() + e.ns.size() + e.name.size() + e.uid.size() +
-              e.actor.size() + e.reason.size() + e.object.size());
+  out.reserve(64 + e.kind.size() + e.ns.size() + e.name.size() + e.uid.size() + e.actor.size() +
+              e.reason.size() + e.object.size());
   out.push_back(kEventMagic);
   out.push_back(static_cast<char>(kEventFormatVersion));
   PutVarint64(&out, e.seq);

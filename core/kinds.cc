@@ -15,14 +15,15 @@ constexpr size_t IndexOf() {
           ? (found = true, i = Is, 0)
           : 0),
      ...);
-  }(std::make_index_sequence<std::variant_size_v<api::Object>>());
+  }
+  (std::make_index_sequence<std::variant_size_v<api::Object>>());
   return i;
 }
 
 constexpr std::array kKinds = {
     KindInfo{"Pod", "pods", "pod", "po", true, NameRule::kDns1123Subdomain, IndexOf<api::Pod>()},
-    KindInfo{"ReplicationController", "replicationcontrollers", "replicationcontroller", "rc",
-             true, NameRule::kDns1123Subdomain, IndexOf<api::ReplicationController>()},
+    KindInfo{"ReplicationController", "replicationcontrollers", "replicationcontroller", "rc", true,
+             NameRule::kDns1123Subdomain, IndexOf<api::ReplicationController>()},
     KindInfo{"Service", "services", "service", "svc", true, NameRule::kDns1035Label,
              IndexOf<api::Service>()},
     KindInfo{"Endpoints", "endpoints", "endpoints", "ep", true, NameRule::kDns1123Subdomain,

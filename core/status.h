@@ -86,8 +86,11 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  // The error; Status::Ok() when this holds a value.
-  Status status() const { return ok() ? Status::Ok() : std::get<1>(v_); }
+  // The error; an OK status when this holds a value.
+  const Status& status() const {
+    static const Status kOk;
+    return ok() ? kOk : std::get<1>(v_);
+  }
 
  private:
   std::variant<T, Status> v_;

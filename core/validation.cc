@@ -44,9 +44,7 @@ constexpr std::string_view kEnvNameMsg =
     "'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')";
 
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool IsAlnum(char c) {
-  return IsLowerAlnum(c) || (c >= 'A' && c <= 'Z');
-}
+bool IsAlnum(char c) { return IsLowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
 
 bool MatchesDns1123Label(std::string_view s) {
   if (s.empty() || !IsLowerAlnum(s.front()) || !IsLowerAlnum(s.back())) return false;
@@ -147,8 +145,10 @@ std::vector<std::string> CheckIanaSvcName(std::string_view v) {
     if (c >= 'a' && c <= 'z') letter = true;
     if (!IsLowerAlnum(c) && c != '-') bad = true;
   }
-  if (bad) out.emplace_back("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
-  if (v.find("--") != std::string_view::npos) out.emplace_back("must not contain consecutive hyphens");
+  if (bad)
+    out.emplace_back("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+  if (v.find("--") != std::string_view::npos)
+    out.emplace_back("must not contain consecutive hyphens");
   if (!letter) out.emplace_back("must contain at least one letter (a-z)");
   if (!v.empty() && (v.front() == '-' || v.back() == '-')) {
     out.emplace_back("must not begin or end with a hyphen");
@@ -291,12 +291,14 @@ class Validator {
       for (const auto& [k, q] : value) {
         path_.PushMapKey(k);
         if (!IsStandardResource(k) && k.find('/') == std::string::npos) {
-          Add(FieldErrorType::kInvalid, GoQuote(k), "must be a standard resource type or fully qualified");
+          Add(FieldErrorType::kInvalid, GoQuote(k),
+              "must be a standard resource type or fully qualified");
         } else if (k.find('/') != std::string::npos) {
           for (const auto& m : CheckQualifiedName(k)) Add(FieldErrorType::kInvalid, GoQuote(k), m);
         }
         if (q.Sign() < 0) {
-          Add(FieldErrorType::kInvalid, GoQuote(q.ToString()), "must be greater than or equal to 0");
+          Add(FieldErrorType::kInvalid, GoQuote(q.ToString()),
+              "must be greater than or equal to 0");
         }
         path_.Pop();
       }
@@ -329,8 +331,9 @@ class Validator {
       Add(FieldErrorType::kInvalid, shown, "must be between 1 and 65535, inclusive");
     }
     if (f.Has(schema::kNodePort) && (v < 30000 || v > 32767)) {
-      Add(FieldErrorType::kInvalid, shown, "provided port is not in the valid range. The range "
-                                           "of valid ports is 30000-32767");
+      Add(FieldErrorType::kInvalid, shown,
+          "provided port is not in the valid range. The range "
+          "of valid ports is 30000-32767");
     }
     if (f.Has(schema::kNonNegative) && v < 0) {
       Add(FieldErrorType::kInvalid, shown, "must be greater than or equal to 0");
@@ -371,7 +374,8 @@ class Validator {
 void Validator::Hook(Validator& v, const api::Probe& p) {
   int handlers = (p.exec ? 1 : 0) + (p.http_get ? 1 : 0) + (p.tcp_socket ? 1 : 0);
   if (handlers == 0) v.Add(FieldErrorType::kRequired, {}, "must specify a handler type");
-  if (handlers > 1) v.Add(FieldErrorType::kForbidden, {}, "may not specify more than 1 handler type");
+  if (handlers > 1)
+    v.Add(FieldErrorType::kForbidden, {}, "may not specify more than 1 handler type");
   if (p.exec && p.exec->command.empty()) v.AddAt("exec.command", FieldErrorType::kRequired, {});
 }
 
@@ -393,9 +397,9 @@ void Validator::Hook(Validator& v, const api::PodSpec& p) {
     for (size_t j = 0; j < c.volume_mounts.size(); ++j) {
       const auto& m = c.volume_mounts[j];
       if (!m.name.empty() && !volumes.contains(m.name)) {
-        v.AddAt("containers[" + std::to_string(i) + "].volumeMounts[" + std::to_string(j) +
-                    "].name",
-                FieldErrorType::kNotFound, GoQuote(m.name));
+        v.AddAt(
+            "containers[" + std::to_string(i) + "].volumeMounts[" + std::to_string(j) + "].name",
+            FieldErrorType::kNotFound, GoQuote(m.name));
       }
     }
     std::set<std::string_view> port_names;
@@ -482,11 +486,17 @@ void ValidateMeta(Validator& v, const KindInfo& kind, const api::ObjectMeta& m) 
   } else {
     std::vector<std::string> msgs;
     switch (kind.name_rule) {
-      case NameRule::kDns1123Subdomain: msgs = CheckDns1123Subdomain(m.name); break;
-      case NameRule::kDns1123Label: msgs = CheckDns1123Label(m.name); break;
-      case NameRule::kDns1035Label: msgs = CheckDns1035Label(m.name); break;
+      case NameRule::kDns1123Subdomain:
+        msgs = CheckDns1123Subdomain(m.name);
+        break;
+      case NameRule::kDns1123Label:
+        msgs = CheckDns1123Label(m.name);
+        break;
+      case NameRule::kDns1035Label:
+        msgs = CheckDns1035Label(m.name);
+        break;
       case NameRule::kPathSegment:
-        if (m.name == "." || m.name == ".." ) msgs.push_back("may not be '.' or '..'");
+        if (m.name == "." || m.name == "..") msgs.push_back("may not be '.' or '..'");
         if (m.name.find_first_of("/%") != std::string::npos) {
           msgs.push_back("may not contain '/' or '%'");
         }

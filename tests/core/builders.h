@@ -68,9 +68,8 @@ inline api::Pod MakePod(std::string name = "web-1") {
   cs.image = "busybox:1.36";
   cs.image_id = "sha256:abc";
   cs.state.running = api::ContainerStateRunning{{1'790'000'003'000'000'000}};
-  cs.last_state.terminated =
-      api::ContainerStateTerminated{1, 0, "Error", "", {1'790'000'000'000'000'000},
-                                    {1'790'000'001'000'000'000}, "korc://1"};
+  cs.last_state.terminated = api::ContainerStateTerminated{
+      1, 0, "Error", "", {1'790'000'000'000'000'000}, {1'790'000'001'000'000'000}, "korc://1"};
   p.status.container_statuses = {cs};
   return p;
 }
@@ -120,7 +119,8 @@ inline api::Node MakeNode(std::string name = "node-1") {
   n.metadata = MakeMeta(std::move(name), "");
   n.spec.pod_cidr = "10.1.0.0/24";
   n.spec.taints = {{"dedicated", "db", "NoSchedule", {}}};
-  n.status.capacity = {{"cpu", *Quantity::Parse("2")}, {"memory", *Quantity::Parse("24Gi")},
+  n.status.capacity = {{"cpu", *Quantity::Parse("2")},
+                       {"memory", *Quantity::Parse("24Gi")},
                        {"pods", *Quantity::Parse("110")}};
   n.status.allocatable = n.status.capacity;
   n.status.conditions = {{"Ready", "True", {1'790'000'000'000'000'000}, {}, "KubeletReady", "ok"}};

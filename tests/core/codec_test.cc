@@ -24,8 +24,8 @@ std::string ReadFile(const std::string& path) {
 
 std::vector<api::Object> EveryKind() {
   using namespace korc::testing;
-  return {MakePod(), MakeRc(), MakeService(), MakeEndpoints(), MakeNode(), MakeNamespace(),
-          MakeKubeEvent()};
+  return {MakePod(),  MakeRc(),        MakeService(),  MakeEndpoints(),
+          MakeNode(), MakeNamespace(), MakeKubeEvent()};
 }
 
 TEST(CodecTest, EveryKindIsRegistered) {
@@ -143,7 +143,8 @@ TEST(CodecTest, KubectlWirePodDecodesWithoutUnknownFields) {
 }
 
 TEST(CodecTest, MalformedJsonReportsLineAndColumn) {
-  auto d = DecodeJson("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",\n  \"metadata\": {\"name\": }\n}");
+  auto d = DecodeJson(
+      "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",\n  \"metadata\": {\"name\": }\n}");
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), Code::kBadRequest);
   EXPECT_THAT(d.status().message(), HasSubstr("line 4, column 24"));
@@ -164,7 +165,8 @@ TEST(CodecTest, WrongTypesNameTheFieldAndPosition) {
   ASSERT_FALSE(d.ok());
   EXPECT_THAT(d.status().message(), HasSubstr("line 6, column 13: spec.replicas: expected a "
                                               "32-bit integer, got \"three\""));
-  auto j = DecodeJson(R"({"apiVersion":"v1","kind":"Pod","spec":{"containers":[{"ports":[{"containerPort":"80"}]}]}})");
+  auto j = DecodeJson(
+      R"({"apiVersion":"v1","kind":"Pod","spec":{"containers":[{"ports":[{"containerPort":"80"}]}]}})");
   ASSERT_FALSE(j.ok());
   EXPECT_THAT(j.status().message(),
               HasSubstr("spec.containers[0].ports[0].containerPort: expected a 32-bit integer, "
@@ -186,14 +188,14 @@ TEST(CodecTest, QuotedYamlNumberIsNotAnInteger) {
       "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n"
       "    image: i\n    env:\n    - {name: N, value: 123456}\n");
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
-  EXPECT_EQ(std::get<api::Pod>(ok->at(0).decoded.object).spec.containers[0].env[0].value,
-            "123456");
+  EXPECT_EQ(std::get<api::Pod>(ok->at(0).decoded.object).spec.containers[0].env[0].value, "123456");
 }
 
 TEST(CodecTest, UnknownKindAndWrongVersionAreRefused) {
   auto a = DecodeJson(R"({"apiVersion":"v1","kind":"Deployment","metadata":{"name":"x"}})");
   ASSERT_FALSE(a.ok());
-  EXPECT_THAT(a.status().message(), HasSubstr("no kind \"Deployment\" is registered for version \"v1\""));
+  EXPECT_THAT(a.status().message(),
+              HasSubstr("no kind \"Deployment\" is registered for version \"v1\""));
   auto b = DecodeJson(R"({"apiVersion":"apps/v1","kind":"Pod"})");
   ASSERT_FALSE(b.ok());
   EXPECT_THAT(b.status().message(), HasSubstr("version \"apps/v1\""));
@@ -226,7 +228,8 @@ TEST(CodecTest, EmptyStructsThatMatterSurvive) {
 TEST(CodecTest, StringsWithSpecialCharactersRoundTrip) {
   auto pod = korc::testing::MakePod();
   pod.metadata.annotations["k"] = "tab\there \"q\" back\\slash \x01 ünï 123";
-  pod.spec.containers[0].env = {{"A", "true"}, {"B", "0x1F"}, {"C", ""}, {"D", "- x"}, {"E", "a: b"}};
+  pod.spec.containers[0].env = {
+      {"A", "true"}, {"B", "0x1F"}, {"C", ""}, {"D", "- x"}, {"E", "a: b"}};
   for (const std::string& text : {EncodeJson(pod), EncodeYaml(pod)}) {
     auto docs = DecodeYamlStream(text);  // YAML is a superset of JSON: one reader for both
     ASSERT_TRUE(docs.ok()) << docs.status().ToString() << "\n" << text;

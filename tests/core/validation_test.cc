@@ -47,9 +47,8 @@ std::string Pod(const std::string& extra, const std::string& name = "p") {
 
 TEST(ValidationTest, ValidObjectsPass) {
   using namespace korc::testing;
-  for (api::Object o : std::vector<api::Object>{MakePod(), MakeRc(), MakeService(),
-                                                MakeEndpoints(), MakeNode(), MakeNamespace(),
-                                                MakeKubeEvent()}) {
+  for (api::Object o : std::vector<api::Object>{MakePod(), MakeRc(), MakeService(), MakeEndpoints(),
+                                                MakeNode(), MakeNamespace(), MakeKubeEvent()}) {
     ApplyDefaults(o);
     auto errs = Validate(o);
     EXPECT_TRUE(errs.empty()) << KindOf(o).kind << ": " << errs[0].ToString();
@@ -71,8 +70,8 @@ TEST_P(BadManifestTest, NamesTheField) {
   ASSERT_FALSE(problems.empty()) << c.what;
   bool found = false;
   for (const auto& p : problems) found |= p.find(c.expected) != std::string::npos;
-  EXPECT_TRUE(found) << c.what << "\nwanted: " << c.expected << "\ngot:    "
-                     << ::testing::PrintToString(problems);
+  EXPECT_TRUE(found) << c.what << "\nwanted: " << c.expected
+                     << "\ngot:    " << ::testing::PrintToString(problems);
 }
 
 const BadCase kBadCases[] = {
@@ -114,8 +113,7 @@ const BadCase kBadCases[] = {
      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
      "  - {name: a, image: i}\n  - {name: a, image: j}\n",
      "spec.containers[1].name: Duplicate value: \"a\""},
-    {"container port out of range",
-     Pod("    ports: [{containerPort: 70000}]\n"),
+    {"container port out of range", Pod("    ports: [{containerPort: 70000}]\n"),
      "spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and "
      "65535, inclusive"},
     {"container port missing", Pod("    ports: [{name: http}]\n"),
@@ -150,8 +148,9 @@ const BadCase kBadCases[] = {
      "to cpu limit of 1"},
     {"probe without handler", Pod("    livenessProbe: {periodSeconds: 5}\n"),
      "spec.containers[0].livenessProbe: Required value: must specify a handler type"},
-    {"probe with zero period", Pod("    readinessProbe: {tcpSocket: {port: 80}, periodSeconds: "
-                                   "-1}\n"),
+    {"probe with zero period",
+     Pod("    readinessProbe: {tcpSocket: {port: 80}, periodSeconds: "
+         "-1}\n"),
      "spec.containers[0].readinessProbe.periodSeconds: Invalid value: -1: must be greater than "
      "or equal to 1"},
     {"probe port out of range", Pod("    livenessProbe: {httpGet: {port: 0}}\n"),
@@ -192,8 +191,7 @@ const BadCase kBadCases[] = {
      "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: 10.0.0.300, ports: "
      "[{port: 80}]}\n",
      "spec.clusterIP: Invalid value: \"10.0.0.300\""},
-    {"namespace name with dots",
-     "apiVersion: v1\nkind: Namespace\nmetadata: {name: team.a}\n",
+    {"namespace name with dots", "apiVersion: v1\nkind: Namespace\nmetadata: {name: team.a}\n",
      "metadata.name: Invalid value: \"team.a\": a lowercase RFC 1123 label"},
     {"namespace on a node",
      "apiVersion: v1\nkind: Node\nmetadata: {name: n1, namespace: default}\n",

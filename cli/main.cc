@@ -1,0 +1,41 @@
+// korc: the command-line client. `korc VERB --help` describes each verb.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli/verbs.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    R"(korc — a small Kubernetes whose history is an append-only event log.
+
+Usage: korc VERB [flags]
+
+Verbs:
+  import    load manifests (YAML/JSON, multi-document) into a stopped cluster's log
+  replay    print the cluster state at any point of the log, or what changed between two
+  version   print korc's version
+
+Run `korc VERB --help` for a verb's flags.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+      !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string verb = argv[1];
+  korc::cli::Args args(argv + 2, argv + argc);
+  if (verb == "replay") return korc::cli::Replay(args);
+  if (verb == "import") return korc::cli::Import(args);
+  if (verb == "version" || verb == "--version") {
+    std::printf("korc %s\n", KORC_VERSION);
+    return 0;
+  }
+  std::fprintf(stderr, "korc: unknown verb \"%s\"\n\n%s", verb.c_str(), kUsage);
+  return 2;
+}
