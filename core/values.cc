@@ -1,5 +1,6 @@
 #include "core/values.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
@@ -94,6 +95,9 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
   if (pos != s.size()) return std::nullopt;
   int64_t days = DaysFromCivil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day));
   int64_t secs = days * 86400 + hour * 3600 + min * 60 + sec - offset;
+  // Nanoseconds in an int64 reach from 1677 to 2262; later or earlier times do not fit.
+  constexpr int64_t kMaxSecs = INT64_MAX / 1'000'000'000 - 1;
+  if (secs > kMaxSecs || secs < -kMaxSecs) return std::nullopt;
   return secs * 1'000'000'000 + nanos;
 }
 

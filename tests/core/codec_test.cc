@@ -309,6 +309,7 @@ TEST(ValuesTest, Rfc3339) {
   EXPECT_EQ(api::FormatRfc3339(1'795'824'529'123'456'789, true), "2026-11-28T00:08:49.123456Z");
   EXPECT_FALSE(api::ParseRfc3339("2026-11-28 00:08:49"));
   EXPECT_FALSE(api::ParseRfc3339("yesterday"));
+  EXPECT_FALSE(api::ParseRfc3339("2999-01-01T00:00:00Z"));  // beyond int64 nanoseconds
   EXPECT_FALSE(api::ParseRfc3339("2026-13-28T00:08:49Z"));
 }
 
