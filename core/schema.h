@@ -18,7 +18,9 @@
 // the per-kind hooks of core/validation.cc and core/defaults.cc.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <utility>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
@@ -93,9 +95,13 @@ concept Described = requires(const T* p) {
   Fields(p);
 };
 
+// The field table of T, built once at compile time (not on every call).
 template <class T>
-constexpr auto FieldsOf() {
-  return Fields(static_cast<const T*>(nullptr));
+inline constexpr auto kFieldsOf = Fields(static_cast<const T*>(nullptr));
+
+template <class T>
+constexpr const auto& FieldsOf() {
+  return kFieldsOf<T>;
 }
 
 // Calls fn(field) for each field of T, in declaration order.
@@ -112,6 +118,39 @@ bool VisitField(std::string_view name, Fn&& fn) {
       [&](const auto&... f) { ((!found && f.name == name ? (found = true, fn(f), 0) : 0), ...); },
       FieldsOf<T>());
   return found;
+}
+
+// The JSON names of T's fields, in declaration order.
+template <class T>
+inline constexpr auto kFieldNames = std::apply(
+    [](const auto&... f) {
+      return std::array<std::string_view, sizeof...(f)>{f.name...};
+    },
+    kFieldsOf<T>);
+
+// The index of the field named `name`, or -1. The scan starts at `hint`: documents korc
+// wrote list fields in declaration order, so passing "one past the last match" finds the
+// next key at the first comparison.
+template <class T>
+int FindField(std::string_view name, int hint = 0) {
+  const auto& names = kFieldNames<T>;
+  const int n = static_cast<int>(names.size());
+  if (name.empty()) return -1;
+  for (int k = 0; k < n; ++k) {
+    int i = hint + k;
+    if (i >= n) i -= n;
+    const std::string_view cand = names[i];
+    if (cand.size() == name.size() && cand[0] == name[0] && cand == name) return i;
+  }
+  return -1;
+}
+
+// Calls fn(field) for the field at `index` (from FindField).
+template <class T, class Fn>
+void WithField(int index, Fn&& fn) {
+  [&]<size_t... Is>(std::index_sequence<Is...>) {
+    ((index == static_cast<int>(Is) ? (fn(std::get<Is>(kFieldsOf<T>)), 0) : 0), ...);
+  }(std::make_index_sequence<std::tuple_size_v<std::decay_t<decltype(kFieldsOf<T>)>>>());
 }
 
 // Whether `value` is one of "A|B|C".

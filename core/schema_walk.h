@@ -33,16 +33,19 @@ struct IsMap : std::false_type {};
 template <class V>
 struct IsMap<std::map<std::string, V>> : std::true_type {};
 
-// A path into the document, kept as segments so it is only rendered on error.
+// A path into the document, kept as segments so it is only rendered on error. Fixed
+// capacity: API objects nest far less deeply than kMaxDepth; deeper segments are dropped
+// from the rendering rather than allocated for.
 class FieldPath {
  public:
-  void Push(std::string_view key) { segs_.push_back({key, -1}); }
-  void PushIndex(int index) { segs_.push_back({{}, index}); }
-  void PushMapKey(std::string_view key) { segs_.push_back({key, -2}); }
-  void Pop() { segs_.pop_back(); }
+  void Push(std::string_view key) { PushSeg({key, -1}); }
+  void PushIndex(int index) { PushSeg({{}, index}); }
+  void PushMapKey(std::string_view key) { PushSeg({key, -2}); }
+  void Pop() { --depth_; }
   std::string Render() const {
     std::string out;
-    for (const auto& s : segs_) {
+    for (int i = 0; i < depth_ && i < kMaxDepth; ++i) {
+      const Seg& s = segs_[i];
       if (s.index >= 0) {
         out += '[';
         out += std::to_string(s.index);
@@ -70,7 +73,13 @@ class FieldPath {
     std::string_view key;
     int index;
   };
-  std::vector<Seg> segs_;
+  static constexpr int kMaxDepth = 32;
+  void PushSeg(Seg s) {
+    if (depth_ < kMaxDepth) segs_[depth_] = s;
+    ++depth_;
+  }
+  Seg segs_[kMaxDepth];
+  int depth_ = 0;
 };
 
 // What a decode met besides values: the first type error and the unknown fields.
@@ -170,14 +179,20 @@ class Decoder {
     } else {
       static_assert(schema::Described<T>, "type has no schema");
       if (!n.IsObject()) return Fail(n, "an object");
+      int hint = 0;
       n.Members([&](std::string_view key, const N& child) {
         if (st_.failed()) return;
-        bool known = schema::VisitField<T>(key, [&](const auto& f) {
+        int index = schema::FindField<T>(key, hint);
+        if (index < 0) {
+          st_.unknown.push_back(st_.path.Child(key));
+          return;
+        }
+        hint = index + 1;
+        schema::WithField<T>(index, [&](const auto& f) {
           st_.path.Push(f.name);
           Decode(child, out.*(f.member));
           st_.path.Pop();
         });
-        if (!known) st_.unknown.push_back(st_.path.Child(key));
       });
     }
   }
