@@ -73,6 +73,12 @@ std::string EncodeEvent(const Event& e) {
 }
 
 Result<Event> DecodeEvent(std::string_view bytes) {
+  Event e;
+  KORC_RETURN_IF_ERROR(DecodeEventInto(bytes, &e));
+  return e;
+}
+
+Status DecodeEventInto(std::string_view bytes, Event* out) {
   using namespace coding;
   if (bytes.size() < 2 + 4 || bytes[0] != kEventMagic) {
     return Status::Corruption("event record: bad magic or too short");
@@ -92,7 +98,7 @@ Result<Event> DecodeEvent(std::string_view bytes) {
   if (Crc32c(body) != stored) return Status::Corruption("event record: checksum mismatch");
 
   std::string_view in = body.substr(2);
-  Event e;
+  Event& e = *out;
   uint64_t u = 0;
   std::string_view s;
   auto str = [&](std::string* dst) {
@@ -117,7 +123,7 @@ Result<Event> DecodeEvent(std::string_view bytes) {
   if (!GetVarint64(&in, &u)) goto bad;
   e.basis_time_ns = UnZigZag(u);
   if (!str(&e.reason) || !str(&e.object) || !in.empty()) goto bad;
-  return e;
+  return Status::Ok();
 bad:
   return Status::Corruption("event record: truncated or malformed");
 }

@@ -49,6 +49,9 @@ inline constexpr uint8_t kEventFormatVersion = 1;
 std::string EncodeEvent(const Event& event);
 // Corruption on a bad checksum, truncation or an unknown (newer) version.
 Result<Event> DecodeEvent(std::string_view bytes);
+// The same into an existing Event, reusing its strings' capacity (bulk reads decode
+// millions of events into one). On error *out is left partly overwritten.
+Status DecodeEventInto(std::string_view bytes, Event* out);
 
 // The key the `objects` projection uses for an object: "Pod/default/web-1" (namespace
 // empty for cluster-scoped kinds: "Node//n1").

@@ -79,10 +79,11 @@ class EventLog {
       const std::function<bool(std::string_view object_json)>& filter = {}) const = 0;
 
   // Calls fn for each event with from <= seq <= to (to == 0 means up to the head), in seq
-  // order, until fn returns false. Expired when `from` lies in compacted history; Corruption
+  // order, until fn returns false. fn may move from the event it is handed (replay moves
+  // the object into its state). Expired when `from` lies in compacted history; Corruption
   // when a seq is missing or a record does not decode.
   virtual Status ReadEvents(uint64_t from, uint64_t to,
-                            const std::function<bool(const Event&)>& fn) const = 0;
+                            const std::function<bool(Event&)>& fn) const = 0;
 
   // Writes a snapshot of the full state at `seq` (FirstAvailable()-1 <= seq <= Head()).
   virtual Status CreateSnapshot(uint64_t seq) = 0;

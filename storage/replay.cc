@@ -63,8 +63,8 @@ Result<StateProjection> StateAt(const EventLog& log, uint64_t seq) {
 
   if (seq > state.seq()) {
     Status fold;
-    KORC_RETURN_IF_ERROR(log.ReadEvents(state.seq() + 1, seq, [&](const Event& e) {
-      fold = state.Apply(e);
+    KORC_RETURN_IF_ERROR(log.ReadEvents(state.seq() + 1, seq, [&](Event& e) {
+      fold = state.Apply(std::move(e));
       return fold.ok();
     }));
     KORC_RETURN_IF_ERROR(fold);

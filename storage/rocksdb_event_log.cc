@@ -577,7 +577,7 @@ Result<std::vector<StoredObject>> RocksDbEventLog::List(
 }
 
 Status RocksDbEventLog::ReadEvents(uint64_t from, uint64_t to,
-                                   const std::function<bool(const Event&)>& fn) const {
+                                   const std::function<bool(Event&)>& fn) const {
   KORC_ASSIGN_OR_RETURN(ReadView view, TakeView());
   if (from == 0) from = 1;
   const uint64_t first = view.compacted_through + 1;
@@ -600,6 +600,7 @@ Status RocksDbEventLog::ReadEvents(uint64_t from, uint64_t to,
   }
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_));
   it->Seek(EventKey(from));
+  Event e;  // decoded into again and again, so its strings' capacity is reused
   for (uint64_t seq = from; seq <= last; ++seq, it->Next()) {
     if (!it->Valid()) {
       if (!it->status().ok()) return FromRocks(it->status(), "event log " + dir_);
@@ -619,16 +620,16 @@ Status RocksDbEventLog::ReadEvents(uint64_t from, uint64_t to,
                                 " is missing (the next stored event is seq " +
                                 std::to_string(stored) + ")");
     }
-    Result<Event> e = DecodeEvent(ToView(it->value()));
-    if (!e.ok()) {
+    Status decoded = DecodeEventInto(ToView(it->value()), &e);
+    if (!decoded.ok()) {
       return Status::Corruption("event log " + dir_ + ": event seq " + std::to_string(seq) + ": " +
-                                e.status().message());
+                                decoded.message());
     }
-    if (e->seq != seq) {
+    if (e.seq != seq) {
       return Status::Corruption("event log " + dir_ + ": the event stored under seq " +
-                                std::to_string(seq) + " carries seq " + std::to_string(e->seq));
+                                std::to_string(seq) + " carries seq " + std::to_string(e.seq));
     }
-    if (!fn(*e)) return Status::Ok();
+    if (!fn(e)) return Status::Ok();
   }
   return Status::Ok();
 }

@@ -100,7 +100,7 @@ class RocksDbEventLog final : public EventLog {
       std::string_view kind, std::string_view ns,
       const std::function<bool(std::string_view object_json)>& filter = {}) const override;
   Status ReadEvents(uint64_t from, uint64_t to,
-                    const std::function<bool(const Event&)>& fn) const override;
+                    const std::function<bool(Event&)>& fn) const override;
   Status CreateSnapshot(uint64_t seq) override;
   std::vector<uint64_t> Snapshots() const override;
   Status ReadSnapshot(uint64_t seq, const std::function<void(StoredObject&&)>& fn) const override;
