@@ -13,6 +13,7 @@ constexpr const char* kUsage =
 Usage: korc VERB [flags]
 
 Verbs:
+  apiserver serve the Kubernetes API (kubectl works against it) over the event log
   import    load manifests (YAML/JSON, multi-document) into a stopped cluster's log
   replay    print the cluster state at any point of the log, or what changed between two
   version   print korc's version
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   korc::cli::Args args(argv + 2, argv + argc);
   if (verb == "replay") return korc::cli::Replay(args);
   if (verb == "import") return korc::cli::Import(args);
+  if (verb == "apiserver") return korc::cli::ApiServer(args);
   if (verb == "version" || verb == "--version") {
     std::printf("korc %s\n", KORC_VERSION);
     return 0;

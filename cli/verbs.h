@@ -9,7 +9,8 @@ namespace korc::cli {
 
 using Args = std::vector<std::string>;
 
-int Replay(const Args& args);  // korc replay: state at any point, or a diff, from the log
-int Import(const Args& args);  // korc import: manifests into a stopped cluster's log
+int Replay(const Args& args);     // korc replay: state at any point, or a diff, from the log
+int Import(const Args& args);     // korc import: manifests into a stopped cluster's log
+int ApiServer(const Args& args);  // korc apiserver: serve the API over the event log
 
 }  // namespace korc::cli

@@ -42,6 +42,28 @@ bool SameSpec(const api::Object& a, const api::Object& b) {
       a);
 }
 
+// Kubernetes' QoS classes: Guaranteed when every container limits cpu and memory and
+// requests equal limits; BestEffort when nothing is requested or limited; else Burstable.
+std::string QosClass(const api::Pod& pod) {
+  bool any = false, guaranteed = true;
+  for (const auto& c : pod.spec.containers) {
+    const auto& req = c.resources.requests;
+    const auto& lim = c.resources.limits;
+    any = any || !req.empty() || !lim.empty();
+    for (const char* r : {"cpu", "memory"}) {
+      auto l = lim.find(r);
+      if (l == lim.end()) {
+        guaranteed = false;
+        continue;
+      }
+      auto q = req.find(r);
+      if (q != req.end() && q->second.Cmp(l->second) != 0) guaranteed = false;
+    }
+  }
+  if (!any) return "BestEffort";
+  return guaranteed ? "Guaranteed" : "Burstable";
+}
+
 }  // namespace
 
 std::string NewUid() {
@@ -56,28 +78,43 @@ std::string NewUid() {
   return buf;
 }
 
-Result<api::Object> AdmitNew(Decoded decoded, const AdmitOptions& options,
-                             std::vector<std::string>* warnings) {
-  api::Object obj = std::move(decoded.object);
-  const KindInfo& kind = KindOf(obj);
-  api::ObjectMeta& meta = api::Meta(obj);
-  if (options.field_validation == FieldValidation::kStrict && !decoded.unknown_fields.empty()) {
+Status CheckUnknownFields(const std::vector<std::string>& unknown, FieldValidation policy,
+                          std::vector<std::string>* warnings) {
+  if (policy == FieldValidation::kStrict && !unknown.empty()) {
     std::string msg = "strict decoding error: ";
-    for (size_t i = 0; i < decoded.unknown_fields.size(); ++i) {
+    for (size_t i = 0; i < unknown.size(); ++i) {
       if (i) msg += ", ";
-      msg += "unknown field " + GoQuote(decoded.unknown_fields[i]);
+      msg += "unknown field " + GoQuote(unknown[i]);
     }
     return Status::BadRequest(std::move(msg));
   }
-  if (options.field_validation == FieldValidation::kWarn && warnings) {
-    for (const auto& f : decoded.unknown_fields) warnings->push_back("unknown field " + GoQuote(f));
+  if (policy == FieldValidation::kWarn && warnings) {
+    for (const auto& f : unknown) warnings->push_back("unknown field " + GoQuote(f));
   }
-  if (kind.namespaced && meta.namespace_.empty()) meta.namespace_ = options.default_namespace;
-  ApplyDefaults(obj);
-  FieldErrors errors = Validate(obj);
-  if (!errors.empty()) {
-    return InvalidStatus(kind.kind, meta.name.empty() ? meta.generate_name : meta.name, errors);
+  return Status::Ok();
+}
+
+Status DefaultAndValidate(api::Object& object, FieldErrors* field_errors) {
+  ApplyDefaults(object);
+  FieldErrors errors = Validate(object);
+  if (errors.empty()) return Status::Ok();
+  const api::ObjectMeta& meta = api::Meta(object);
+  Status st = InvalidStatus(KindOf(object).kind, meta.name.empty() ? meta.generate_name : meta.name,
+                            errors);
+  if (field_errors) *field_errors = std::move(errors);
+  return st;
+}
+
+Result<api::Object> AdmitNew(Decoded decoded, const AdmitOptions& options,
+                             std::vector<std::string>* warnings, FieldErrors* field_errors) {
+  KORC_RETURN_IF_ERROR(
+      CheckUnknownFields(decoded.unknown_fields, options.field_validation, warnings));
+  api::Object obj = std::move(decoded.object);
+  api::ObjectMeta& meta = api::Meta(obj);
+  if (KindOf(obj).namespaced && meta.namespace_.empty()) {
+    meta.namespace_ = options.default_namespace;
   }
+  KORC_RETURN_IF_ERROR(DefaultAndValidate(obj, field_errors));
   return obj;
 }
 
@@ -90,6 +127,12 @@ void StampCreated(api::Object& object, uint64_t seq, int64_t now_ns) {
   m.generation = 1;
   m.deletion_timestamp = {};
   m.deletion_grace_period_seconds.reset();
+  if (auto* pod = std::get_if<api::Pod>(&object)) {
+    // A new Pod has not been scheduled or started: Pending, with the QoS class its
+    // containers' requests and limits give it.
+    if (pod->status.phase.empty()) pod->status.phase = "Pending";
+    if (pod->status.qos_class.empty()) pod->status.qos_class = QosClass(*pod);
+  }
 }
 
 void StampUpdated(const api::Object& current, api::Object& updated, uint64_t seq) {

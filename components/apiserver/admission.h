@@ -14,6 +14,7 @@
 
 #include "core/codec.h"
 #include "core/event.h"
+#include "core/field_error.h"
 #include "core/objects.h"
 #include "core/status.h"
 
@@ -31,8 +32,20 @@ struct AdmitOptions {
 // be created: BadRequest for unknown fields under kStrict ("strict decoding error: unknown
 // field \"spec.foo\""), Invalid with every field error otherwise. Warnings (unknown fields
 // under kWarn) are appended to `warnings`.
+// `field_errors`, when given, receives the validation errors one by one (the API server
+// reports them as metav1.Status causes).
 Result<api::Object> AdmitNew(Decoded decoded, const AdmitOptions& options,
-                             std::vector<std::string>* warnings);
+                             std::vector<std::string>* warnings,
+                             FieldErrors* field_errors = nullptr);
+
+// Defaults `object` and validates it; Invalid (with `field_errors` filled when given) when
+// it breaks a rule. Updates and patches take this path for their result.
+Status DefaultAndValidate(api::Object& object, FieldErrors* field_errors = nullptr);
+
+// Kubernetes' "unknown field" policy applied to a decoded body: BadRequest under kStrict,
+// warnings under kWarn.
+Status CheckUnknownFields(const std::vector<std::string>& unknown, FieldValidation policy,
+                          std::vector<std::string>* warnings);
 
 // Sets what the server owns on a new object committed at `seq`: uid, creationTimestamp,
 // resourceVersion, generation 1, and a name from generateName when it has none.

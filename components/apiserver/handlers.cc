@@ -1,0 +1,1013 @@
+#include "components/apiserver/handlers.h"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "components/apiserver/admission.h"
+#include "components/apiserver/patch.h"
+#include "components/apiserver/tables.h"
+#include "core/codec.h"
+#include "core/field_value.h"
+#include "core/kinds.h"
+#include "core/selector.h"
+
+namespace korc::apiserver {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+HttpResponse Json(int code, std::string body) {
+  return {code, "application/json", std::move(body), {}};
+}
+
+bool WantsTable(const HttpRequest& req) { return req.accept.find("as=Table") != std::string::npos; }
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+FieldValidation ValidationOf(const HttpRequest& req) {
+  std::string v = req.Query("fieldValidation");
+  if (v == "Strict") return FieldValidation::kStrict;
+  if (v == "Ignore") return FieldValidation::kIgnore;
+  return FieldValidation::kWarn;
+}
+
+// Kinds whose status is written only through the status subresource.
+bool HasStatusSubresource(const KindInfo& k) {
+  return k.kind == "Pod" || k.kind == "ReplicationController" || k.kind == "Service" ||
+         k.kind == "Node" || k.kind == "Namespace";
+}
+
+// Copies status from `from` into `to` (same kind), for kinds that have one.
+void CopyStatus(const api::Object& from, api::Object& to) {
+  std::visit(
+      [&](auto& t) {
+        using T = std::decay_t<decltype(t)>;
+        if constexpr (requires { t.status; }) t.status = std::get<T>(from).status;
+      },
+      to);
+}
+
+// Copies everything but status from `from` into `to`.
+void CopyAllButStatus(const api::Object& from, api::Object& to) {
+  api::Object result = from;
+  CopyStatus(to, result);
+  to = std::move(result);
+}
+
+std::string NotFoundMessage(const KindInfo& k, std::string_view name) {
+  return std::string(k.resource) + " \"" + std::string(name) + "\" not found";
+}
+
+// The selectors of a list or watch, checked against the kind.
+struct Selectors {
+  LabelSelector labels;
+  FieldSelector fields;
+};
+
+Result<Selectors> ParseSelectors(const HttpRequest& req, const KindInfo& kind) {
+  Selectors s;
+  if (auto l = req.Query("labelSelector"); !l.empty()) {
+    auto p = LabelSelector::Parse(l);
+    if (!p.ok()) return Status::BadRequest(p.status().message());
+    s.labels = std::move(p).value();
+  }
+  if (auto f = req.Query("fieldSelector"); !f.empty()) {
+    auto p = FieldSelector::Parse(f);
+    if (!p.ok()) return Status::BadRequest(p.status().message());
+    KORC_RETURN_IF_ERROR(CheckFieldSelector(kind, *p));
+    s.fields = std::move(p).value();
+  }
+  return s;
+}
+
+Result<uint64_t> ParseResourceVersion(std::string_view rv) {
+  if (rv.empty()) return uint64_t{0};
+  uint64_t v = 0;
+  for (char c : rv) {
+    if (c < '0' || c > '9' || v > UINT64_MAX / 10) {
+      return Status::BadRequest("invalid resource version \"" + std::string(rv) +
+                                "\": it must be a decimal number (a log seq)");
+    }
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+// The list envelope: {"kind":"PodList","apiVersion":"v1","metadata":{...},"items":[...]}.
+std::string ListJson(const KindInfo& k, const std::vector<EntryPtr>& items, uint64_t rv) {
+  std::string out = "{\"kind\":\"" + std::string(k.kind) + "List\",\"apiVersion\":\"v1\"," +
+                    "\"metadata\":{\"resourceVersion\":\"" + std::to_string(rv) + "\"},\"items\":[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += items[i]->json;
+  }
+  out += "]}";
+  return out;
+}
+
+std::string SuccessStatus(const KindInfo& k, const api::ObjectMeta& m) {
+  api::StatusObject s;
+  s.api_version = "v1";
+  s.kind = "Status";
+  s.status = "Success";
+  api::StatusDetails d;
+  d.name = m.name;
+  d.kind = k.resource;
+  d.uid = m.uid;
+  s.details = d;
+  return EncodeJsonAs(s);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Routing
+
+struct Handlers::Route {
+  const KindInfo* kind = nullptr;
+  std::string ns;  // from the path ("" for cluster scope or all namespaces)
+  std::string name;
+  std::string sub;  // "status", "scale", "binding", "log", ...
+};
+
+bool Handlers::IsWatch(const HttpRequest& req) {
+  if (req.method != "GET") return false;
+  if (req.QueryBool("watch")) return true;
+  return req.path.starts_with("/api/v1/watch/");
+}
+
+HttpResponse Handlers::Handle(const HttpRequest& req) {
+  auto started = Clock::now();
+  HttpResponse res;
+  std::string verb = Lower(req.method), resource = "-";
+  const std::string& p = req.path;
+  if (p == "/api" || p == "/api/v1" || p == "/apis" || p == "/version" ||
+      p.starts_with("/openapi") || p == "/healthz" || p == "/livez" || p == "/readyz" ||
+      p == "/apis/") {
+    res = Discovery(req);
+    resource = p;
+  } else if (p == "/metrics") {
+    res = Metrics();
+  } else if (!p.starts_with("/api/v1/")) {
+    res = ErrorResponse(Status::NotFound("the server could not find the requested resource"));
+  } else {
+    std::vector<std::string> seg;
+    std::string_view rest = std::string_view(p).substr(8);
+    while (!rest.empty()) {
+      auto slash = rest.find('/');
+      seg.emplace_back(rest.substr(0, slash));
+      if (slash == std::string_view::npos) break;
+      rest.remove_prefix(slash + 1);
+    }
+    Route r;
+    bool ok = !seg.empty() && seg.size() <= 5;
+    if (ok && seg[0] == "namespaces" && seg.size() >= 3 && FindResource(seg[2]) &&
+        FindResource(seg[2])->namespaced && FindResource(seg[2])->resource == seg[2]) {
+      r.ns = seg[1];
+      r.kind = FindResource(seg[2]);
+      if (seg.size() > 3) r.name = seg[3];
+      if (seg.size() > 4) r.sub = seg[4];
+    } else if (ok && seg.size() <= 3) {
+      const KindInfo* k = FindResource(seg[0]);
+      if (k && k->resource == seg[0]) r.kind = k;
+      if (seg.size() > 1) r.name = seg[1];
+      if (seg.size() > 2) r.sub = seg[2];
+    }
+    if (!r.kind) {
+      res = ErrorResponse(Status::NotFound("the server could not find the requested resource (" +
+                                           req.method + " " + p + ")"));
+    } else {
+      resource = std::string(r.kind->resource) + (r.sub.empty() ? "" : "/" + r.sub);
+      if (!r.kind->namespaced && !r.ns.empty()) {
+        res = ErrorResponse(Status::NotFound("the server could not find the requested resource"));
+      } else {
+        res = Dispatch(req, r);
+      }
+    }
+  }
+  Count(verb, resource, res.code, std::chrono::duration<double>(Clock::now() - started).count());
+  return res;
+}
+
+HttpResponse Handlers::Dispatch(const HttpRequest& req, const Route& r) {
+  const std::string& m = req.method;
+  if (r.sub == "scale") {
+    if (r.kind->kind != "ReplicationController") {
+      return ErrorResponse(Status::NotFound("the server could not find the requested resource"));
+    }
+    return Scale(req, r);
+  }
+  if (r.sub == "binding") {
+    if (r.kind->kind != "Pod" || m != "POST") {
+      return ErrorResponse(Status::NotFound("the server could not find the requested resource"));
+    }
+    return Bind(req, r);
+  }
+  if (!r.sub.empty() && r.sub != "status") {
+    return ErrorResponse(Status::NotFound("the server could not find the requested resource (" +
+                                          std::string(r.kind->resource) + "/" + r.sub + ")"));
+  }
+  if (m == "GET") return r.name.empty() ? List(req, r) : Get(req, r);
+  if (m == "POST" && r.name.empty() && r.sub.empty()) return Create(req, r);
+  if (m == "PUT" && !r.name.empty()) return Update(req, r);
+  if (m == "PATCH" && !r.name.empty()) return Patch(req, r);
+  if (m == "DELETE" && !r.name.empty() && r.sub.empty()) return Delete(req, r);
+  if (m == "DELETE" && r.name.empty()) return DeleteCollection(req, r);
+  return {405,
+          "application/json",
+          ErrorResponse(Status::BadRequest("the server does not allow this method on the "
+                                           "requested resource"))
+              .body,
+          {}};
+}
+
+// ---------------------------------------------------------------------------------------
+// Reads
+
+HttpResponse Handlers::Get(const HttpRequest& req, const Route& r) {
+  EntryPtr e = store_.Get(r.kind->kind, r.ns, r.name);
+  if (!e)
+    return ErrorResponse(Status::NotFound(NotFoundMessage(*r.kind, r.name)), r.kind->resource,
+                         r.name);
+  if (WantsTable(req)) {
+    std::vector<const api::Object*> objs = {&e->object};
+    return Json(200, RenderTable(*r.kind, objs, std::to_string(e->seq),
+                                 req.Query("includeObject") == "Object", NowNs()));
+  }
+  return Json(200, e->json);
+}
+
+HttpResponse Handlers::List(const HttpRequest& req, const Route& r) {
+  auto sel = ParseSelectors(req, *r.kind);
+  if (!sel.ok()) return ErrorResponse(sel.status());
+  uint64_t head = 0;
+  std::vector<EntryPtr> items = store_.List(r.kind->kind, r.ns, &head);
+  if (!sel->labels.Empty() || !sel->fields.Empty()) {
+    std::erase_if(items, [&](const EntryPtr& e) {
+      return !MatchesSelectors(e->object, sel->labels, sel->fields);
+    });
+  }
+  if (WantsTable(req)) {
+    std::vector<const api::Object*> objs;
+    for (auto& e : items) objs.push_back(&e->object);
+    return Json(200, RenderTable(*r.kind, objs, std::to_string(head),
+                                 req.Query("includeObject") == "Object", NowNs()));
+  }
+  return Json(200, ListJson(*r.kind, items, head));
+}
+
+// ---------------------------------------------------------------------------------------
+// Writes
+
+namespace {
+
+// Decodes a request body as the route's kind; apiVersion/kind may be absent (the Python
+// client omits them) but must match when present.
+Result<Decoded> DecodeBody(const HttpRequest& req, const KindInfo& kind) {
+  std::string ct = req.content_type.substr(0, req.content_type.find(';'));
+  if (!ct.empty() && ct != "application/json" && ct != "application/yaml" && ct != "*/*") {
+    return Status(Code::kUnsupportedMediaType,
+                  "the body of the request was in an unknown format - accepted media types "
+                  "include: application/json, application/yaml");
+  }
+  if (req.body.empty())
+    return Status::BadRequest("the request body is empty; send the object as JSON");
+  Decoded d;
+  d.object = NewObject(kind);
+  Status st = Status::Ok();
+  if (ct == "application/yaml") {
+    auto docs = DecodeYamlStream(req.body);
+    if (!docs.ok()) return docs.status();
+    if (docs->size() != 1) return Status::BadRequest("expected exactly one YAML document");
+    d = std::move((*docs)[0].decoded);
+  } else {
+    std::visit(
+        [&](auto& obj) {
+          using T = std::decay_t<decltype(obj)>;
+          auto r = DecodeJsonAs<T>(req.body, &d.unknown_fields);
+          if (r.ok()) {
+            obj = std::move(r).value();
+          } else {
+            st = Status::BadRequest(std::string(kind.kind) +
+                                    " in version \"v1\" cannot be handled as a " +
+                                    std::string(kind.kind) + ": " + r.status().message());
+          }
+        },
+        d.object);
+    KORC_RETURN_IF_ERROR(st);
+  }
+  if (KindOf(d.object).kind != kind.kind) {
+    return Status::BadRequest("the body is a " + std::string(KindOf(d.object).kind) +
+                              ", but the URL names " + std::string(kind.resource));
+  }
+  auto& obj = d.object;
+  std::string body_kind, body_api;
+  std::visit([&](auto& o) { body_kind = o.kind, body_api = o.api_version; }, obj);
+  if (!body_kind.empty() && body_kind != kind.kind) {
+    return Status::BadRequest("the kind in the body (" + body_kind + ") does not match the URL (" +
+                              std::string(kind.kind) + ")");
+  }
+  if (!body_api.empty() && body_api != "v1") {
+    return Status::BadRequest("the apiVersion in the body (" + body_api +
+                              ") does not match the URL (v1)");
+  }
+  std::visit([&](auto& o) { o.kind = kind.kind, o.api_version = "v1"; }, obj);
+  return d;
+}
+
+Status CheckNamespace(const KindInfo& kind, const std::string& route_ns, api::ObjectMeta& m) {
+  if (!kind.namespaced) {
+    m.namespace_.clear();
+    return Status::Ok();
+  }
+  if (m.namespace_.empty()) m.namespace_ = route_ns;
+  if (m.namespace_ != route_ns) {
+    return Status::BadRequest(
+        "the namespace of the provided object does not match the namespace "
+        "sent on the request");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+HttpResponse Handlers::Create(const HttpRequest& req, const Route& r) {
+  if (r.kind->namespaced && r.ns.empty()) {
+    return ErrorResponse(Status::BadRequest(
+        "create needs a namespace: POST /api/v1/namespaces/{ns}/" + std::string(r.kind->resource)));
+  }
+  auto decoded = DecodeBody(req, *r.kind);
+  if (!decoded.ok()) return ErrorResponse(decoded.status(), r.kind->resource);
+  api::ObjectMeta& meta = api::Meta(decoded->object);
+  if (Status st = CheckNamespace(*r.kind, r.ns, meta); !st.ok()) return ErrorResponse(st);
+  HttpResponse res;
+  FieldErrors causes;
+  AdmitOptions opts;
+  opts.default_namespace = r.ns;
+  opts.field_validation = ValidationOf(req);
+  const std::string requested_name = meta.name.empty() ? meta.generate_name : meta.name;
+  auto obj = AdmitNew(std::move(decoded).value(), opts, &res.warnings, &causes);
+  if (!obj.ok()) {
+    return ErrorResponse(obj.status(), r.kind->resource, requested_name, r.kind->kind, causes);
+  }
+  std::string name = api::Meta(*obj).name;
+  const KindInfo& kind = *r.kind;
+  auto committed = sequencer_.Submit(
+      [&, object = std::move(obj).value()](BatchView& view) -> Result<std::vector<Change>> {
+        api::Object o = object;
+        api::ObjectMeta& m = api::Meta(o);
+        if (kind.namespaced) {
+          const api::Object* ns = view.Get("Namespace", "", m.namespace_);
+          if (!ns) return Status::NotFound("namespaces \"" + m.namespace_ + "\" not found");
+          if (!api::Meta(*ns).deletion_timestamp.empty()) {
+            return Status::Forbidden(std::string(kind.resource) + " \"" + m.name +
+                                     "\" is forbidden: unable to create new content in namespace " +
+                                     m.namespace_ + " because it is being terminated");
+          }
+        }
+        for (int attempt = 0; attempt < 8; ++attempt) {
+          api::Object candidate = o;
+          StampCreated(candidate, view.NextSeq(), NowNs());
+          const api::ObjectMeta& cm = api::Meta(candidate);
+          if (!view.Get(kind.kind, cm.namespace_, cm.name)) {
+            return std::vector<Change>{{EventType::kAdded, std::move(candidate), "created"}};
+          }
+          if (m.generate_name.empty() || !m.name.empty()) break;  // a fixed name: it exists
+        }
+        return Status::AlreadyExists(std::string(kind.resource) + " \"" + m.name +
+                                     "\" already exists");
+      },
+      req.Query("korcActor"));
+  if (!committed.ok()) {
+    return ErrorResponse(committed.status(), r.kind->resource, name);
+  }
+  res.code = 201;
+  res.body = committed->entry->json;
+  return res;
+}
+
+namespace {
+
+// Decides an update of the object at (kind, ns, name) to `incoming` (already decoded as
+// that kind): precondition on resourceVersion, status kept apart, server fields carried
+// over, then defaulting and validation of the result.
+Result<std::vector<Change>> DecideUpdate(BatchView& view, const KindInfo& kind,
+                                         const std::string& ns, const std::string& name,
+                                         api::Object incoming, bool status_only,
+                                         FieldErrors* causes) {
+  const api::Object* cur = view.Get(kind.kind, ns, name);
+  if (!cur) return Status::NotFound(NotFoundMessage(kind, name));
+  const api::ObjectMeta& cm = api::Meta(*cur);
+  api::ObjectMeta& im = api::Meta(incoming);
+  if (!im.name.empty() && im.name != name) {
+    return Status::BadRequest("the name of the object (" + im.name +
+                              ") does not match the name on the URL (" + name + ")");
+  }
+  if (!im.resource_version.empty() && im.resource_version != cm.resource_version) {
+    return Status::Conflict("Operation cannot be fulfilled on " + std::string(kind.resource) +
+                            " \"" + name +
+                            "\": the object has been modified; please apply your changes "
+                            "to the latest version and try again");
+  }
+  api::Object result = std::move(incoming);
+  if (status_only) {
+    CopyAllButStatus(*cur, result);
+  } else if (HasStatusSubresource(kind)) {
+    CopyStatus(*cur, result);
+  }
+  StampUpdated(*cur, result, view.NextSeq());
+  api::ObjectMeta& rm = api::Meta(result);
+  rm.deletion_timestamp = cm.deletion_timestamp;
+  rm.deletion_grace_period_seconds = cm.deletion_grace_period_seconds;
+  KORC_RETURN_IF_ERROR(DefaultAndValidate(result, causes));
+  if (kind.kind == "Pod" && !status_only) {
+    // Kubernetes forbids most pod spec changes; korc allows none but the node binding via
+    // the binding subresource.
+    const auto& a = std::get<api::Pod>(*cur).spec;
+    const auto& b = std::get<api::Pod>(result).spec;
+    if (!(a == b)) {
+      return Status::Invalid("Pod \"" + name +
+                             "\" is invalid: spec: Forbidden: pod updates may "
+                             "not change fields other than `spec.containers[*].image`, "
+                             "`spec.activeDeadlineSeconds` or `spec.tolerations` (korc: a pod's "
+                             "spec is immutable; delete and recreate it)");
+    }
+  }
+  api::Object unchanged = *cur;
+  api::Meta(unchanged).resource_version = rm.resource_version;
+  if (EncodeJson(unchanged) == EncodeJson(result)) return std::vector<Change>{};  // no-op
+  return std::vector<Change>{
+      {EventType::kModified, std::move(result), status_only ? "status updated" : "updated"}};
+}
+
+}  // namespace
+
+HttpResponse Handlers::Update(const HttpRequest& req, const Route& r) {
+  auto decoded = DecodeBody(req, *r.kind);
+  if (!decoded.ok()) return ErrorResponse(decoded.status(), r.kind->resource, r.name);
+  HttpResponse res;
+  if (Status st = CheckUnknownFields(decoded->unknown_fields, ValidationOf(req), &res.warnings);
+      !st.ok()) {
+    return ErrorResponse(st);
+  }
+  api::ObjectMeta& meta = api::Meta(decoded->object);
+  if (Status st = CheckNamespace(*r.kind, r.ns, meta); !st.ok()) return ErrorResponse(st);
+  FieldErrors causes;
+  const KindInfo& kind = *r.kind;
+  bool status_only = r.sub == "status";
+  auto committed = sequencer_.Submit(
+      [&, object = std::move(decoded->object)](BatchView& view) {
+        return DecideUpdate(view, kind, r.ns, r.name, object, status_only, &causes);
+      },
+      req.Query("korcActor"));
+  if (!committed.ok()) {
+    return ErrorResponse(committed.status(), r.kind->resource, r.name, r.kind->kind, causes);
+  }
+  EntryPtr e = committed->entry ? committed->entry : store_.Get(kind.kind, r.ns, r.name);
+  res.body = e ? e->json : "{}";
+  return res;
+}
+
+HttpResponse Handlers::Patch(const HttpRequest& req, const Route& r) {
+  auto type = ParsePatchType(req.content_type);
+  if (!type) {
+    return ErrorResponse(Status(Code::kUnsupportedMediaType,
+                                "the body of the request was in an unknown format - accepted "
+                                "media types include: application/json-patch+json, "
+                                "application/merge-patch+json, "
+                                "application/strategic-merge-patch+json"));
+  }
+  FieldErrors causes;
+  HttpResponse res;
+  const KindInfo& kind = *r.kind;
+  bool status_only = r.sub == "status";
+  FieldValidation policy = ValidationOf(req);
+  auto committed = sequencer_.Submit(
+      [&](BatchView& view) -> Result<std::vector<Change>> {
+        const api::Object* cur = view.Get(kind.kind, r.ns, r.name);
+        if (!cur) return Status::NotFound(NotFoundMessage(kind, r.name));
+        KORC_ASSIGN_OR_RETURN(std::string patched,
+                              ApplyPatch(kind.kind, EncodeJson(*cur), req.body, *type));
+        HttpRequest as_put;
+        as_put.body = std::move(patched);
+        KORC_ASSIGN_OR_RETURN(Decoded d, DecodeBody(as_put, kind));
+        KORC_RETURN_IF_ERROR(CheckUnknownFields(d.unknown_fields, policy, &res.warnings));
+        // A patch carries the current resourceVersion unless it set one itself.
+        return DecideUpdate(view, kind, r.ns, r.name, std::move(d.object), status_only, &causes);
+      },
+      req.Query("korcActor"));
+  if (!committed.ok()) {
+    return ErrorResponse(committed.status(), r.kind->resource, r.name, r.kind->kind, causes);
+  }
+  EntryPtr e = committed->entry ? committed->entry : store_.Get(kind.kind, r.ns, r.name);
+  res.body = e ? e->json : "{}";
+  return res;
+}
+
+namespace {
+
+struct DeleteOptions {
+  std::optional<int64_t> grace_period_seconds;
+  std::string propagation_policy;
+  std::string precondition_uid, precondition_rv;
+};
+
+Result<DeleteOptions> ParseDeleteOptions(const HttpRequest& req) {
+  DeleteOptions o;
+  if (!req.body.empty()) {
+    auto j = nlohmann::json::parse(req.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      return Status::BadRequest("the DeleteOptions body is not a JSON object");
+    }
+    if (j.contains("gracePeriodSeconds") && j["gracePeriodSeconds"].is_number_integer()) {
+      o.grace_period_seconds = j["gracePeriodSeconds"].get<int64_t>();
+    }
+    if (j.contains("propagationPolicy") && j["propagationPolicy"].is_string()) {
+      o.propagation_policy = j["propagationPolicy"].get<std::string>();
+    }
+    if (j.contains("preconditions") && j["preconditions"].is_object()) {
+      auto& p = j["preconditions"];
+      if (p.contains("uid") && p["uid"].is_string()) o.precondition_uid = p["uid"];
+      if (p.contains("resourceVersion") && p["resourceVersion"].is_string()) {
+        o.precondition_rv = p["resourceVersion"];
+      }
+    }
+  }
+  if (auto g = req.Query("gracePeriodSeconds"); !g.empty()) {
+    try {
+      o.grace_period_seconds = std::stoll(g);
+    } catch (...) {
+      return Status::BadRequest("gracePeriodSeconds must be an integer, not \"" + g + "\"");
+    }
+  }
+  if (auto p = req.Query("propagationPolicy"); !p.empty()) o.propagation_policy = p;
+  if (!o.propagation_policy.empty() && o.propagation_policy != "Background" &&
+      o.propagation_policy != "Foreground" && o.propagation_policy != "Orphan") {
+    return Status::BadRequest("propagationPolicy: Unsupported value: \"" + o.propagation_policy +
+                              "\": supported values: \"Foreground\", \"Background\", \"Orphan\"");
+  }
+  return o;
+}
+
+// The changes that delete one object: a Pod on a node first gets a deletion timestamp and
+// grace period (its kubelet stops it, then confirms with a zero-grace delete); everything
+// else goes at once. Deleting a Namespace deletes what is in it.
+Result<std::vector<Change>> DecideDelete(BatchView& view, const KindInfo& kind,
+                                         const std::string& ns, const std::string& name,
+                                         const DeleteOptions& opts) {
+  const api::Object* cur = view.Get(kind.kind, ns, name);
+  if (!cur) return Status::NotFound(NotFoundMessage(kind, name));
+  const api::ObjectMeta& m = api::Meta(*cur);
+  if (!opts.precondition_uid.empty() && opts.precondition_uid != m.uid) {
+    return Status::Conflict("Operation cannot be fulfilled on " + std::string(kind.resource) +
+                            " \"" + name + "\": Precondition failed: UID in precondition: " +
+                            opts.precondition_uid + ", UID in object meta: " + m.uid);
+  }
+  if (!opts.precondition_rv.empty() && opts.precondition_rv != m.resource_version) {
+    return Status::Conflict("Operation cannot be fulfilled on " + std::string(kind.resource) +
+                            " \"" + name +
+                            "\": Precondition failed: ResourceVersion in "
+                            "precondition: " +
+                            opts.precondition_rv +
+                            ", ResourceVersion in "
+                            "object meta: " +
+                            m.resource_version);
+  }
+  std::vector<Change> changes;
+  if (const auto* pod = std::get_if<api::Pod>(cur)) {
+    int64_t grace =
+        opts.grace_period_seconds.value_or(pod->spec.termination_grace_period_seconds.value_or(30));
+    bool terminal = pod->status.phase == "Succeeded" || pod->status.phase == "Failed";
+    if (!pod->spec.node_name.empty() && grace > 0 && !terminal) {
+      if (!m.deletion_timestamp.empty()) return std::vector<Change>{};  // already terminating
+      api::Object next = *cur;
+      api::ObjectMeta& nm = api::Meta(next);
+      int64_t now = NowNs();
+      nm.deletion_timestamp.unix_ns = now - now % 1'000'000'000 + grace * 1'000'000'000;
+      nm.deletion_grace_period_seconds = grace;
+      nm.generation += 1;
+      changes.push_back({EventType::kModified, std::move(next),
+                         "deletion requested; waiting up to " + std::to_string(grace) +
+                             "s for the kubelet to stop it"});
+      return changes;
+    }
+  }
+  if (kind.kind == "Namespace") {
+    for (const KindInfo& k : Kinds()) {
+      if (!k.namespaced) continue;
+      for (const api::Object* o : view.List(k.kind, name)) {
+        changes.push_back({EventType::kDeleted, *o, "its namespace " + name + " was deleted"});
+      }
+    }
+  }
+  changes.insert(changes.begin(), Change{EventType::kDeleted, *cur, "deleted"});
+  return changes;
+}
+
+}  // namespace
+
+HttpResponse Handlers::Delete(const HttpRequest& req, const Route& r) {
+  auto opts = ParseDeleteOptions(req);
+  if (!opts.ok()) return ErrorResponse(opts.status());
+  const KindInfo& kind = *r.kind;
+  auto committed = sequencer_.Submit(
+      [&](BatchView& view) { return DecideDelete(view, kind, r.ns, r.name, *opts); },
+      req.Query("korcActor"));
+  if (!committed.ok()) return ErrorResponse(committed.status(), kind.resource, r.name);
+  EntryPtr e = committed->entry ? committed->entry : store_.Get(kind.kind, r.ns, r.name);
+  // Pods answer with the Pod (terminating, or its last state); other kinds with a Status.
+  if (kind.kind == "Pod" && e) return Json(200, e->json);
+  if (!e)
+    return Json(
+        200, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Success\"}");
+  return Json(200, SuccessStatus(kind, api::Meta(e->object)));
+}
+
+HttpResponse Handlers::DeleteCollection(const HttpRequest& req, const Route& r) {
+  auto sel = ParseSelectors(req, *r.kind);
+  if (!sel.ok()) return ErrorResponse(sel.status());
+  auto opts = ParseDeleteOptions(req);
+  if (!opts.ok()) return ErrorResponse(opts.status());
+  const KindInfo& kind = *r.kind;
+  std::vector<EntryPtr> items = store_.List(kind.kind, r.ns);
+  std::vector<EntryPtr> deleted;
+  for (auto& e : items) {
+    if (!MatchesSelectors(e->object, sel->labels, sel->fields)) continue;
+    const api::ObjectMeta& m = api::Meta(e->object);
+    auto c = sequencer_.Submit(
+        [&](BatchView& view) { return DecideDelete(view, kind, m.namespace_, m.name, *opts); },
+        req.Query("korcActor"));
+    if (c.ok() && c->entry) deleted.push_back(c->entry);
+  }
+  return Json(200, ListJson(kind, deleted, store_.head()));
+}
+
+// ---------------------------------------------------------------------------------------
+// Subresources
+
+namespace {
+std::string ScaleJson(const api::ReplicationController& rc) {
+  nlohmann::json j;
+  j["kind"] = "Scale";
+  j["apiVersion"] = "autoscaling/v1";
+  j["metadata"] = {
+      {"name", rc.metadata.name},
+      {"namespace", rc.metadata.namespace_},
+      {"uid", rc.metadata.uid},
+      {"resourceVersion", rc.metadata.resource_version},
+      {"creationTimestamp", api::FormatRfc3339(rc.metadata.creation_timestamp.unix_ns)}};
+  j["spec"] = {{"replicas", rc.spec.replicas.value_or(1)}};
+  j["status"] = {{"replicas", rc.status.replicas},
+                 {"selector", LabelSelector::FromMap(rc.spec.selector).ToString()}};
+  return j.dump();
+}
+}  // namespace
+
+HttpResponse Handlers::Scale(const HttpRequest& req, const Route& r) {
+  const KindInfo& kind = *r.kind;
+  if (req.method == "GET") {
+    EntryPtr e = store_.Get(kind.kind, r.ns, r.name);
+    if (!e)
+      return ErrorResponse(Status::NotFound(NotFoundMessage(kind, r.name)), kind.resource, r.name);
+    return Json(200, ScaleJson(std::get<api::ReplicationController>(e->object)));
+  }
+  if (req.method != "PUT" && req.method != "PATCH") {
+    return ErrorResponse(Status::BadRequest("scale supports GET, PUT and PATCH"));
+  }
+  std::optional<PatchType> type;
+  if (req.method == "PATCH") {
+    type = ParsePatchType(req.content_type);
+    if (!type) {
+      return ErrorResponse(
+          Status(Code::kUnsupportedMediaType, "unsupported patch type: " + req.content_type));
+    }
+  }
+  FieldErrors causes;
+  auto committed = sequencer_.Submit(
+      [&](BatchView& view) -> Result<std::vector<Change>> {
+        const api::Object* cur = view.Get(kind.kind, r.ns, r.name);
+        if (!cur) return Status::NotFound(NotFoundMessage(kind, r.name));
+        const auto& rc = std::get<api::ReplicationController>(*cur);
+        std::string scale_json = req.body;
+        if (type) {
+          KORC_ASSIGN_OR_RETURN(scale_json, ApplyPatch("Scale", ScaleJson(rc), req.body, *type));
+        }
+        auto j = nlohmann::json::parse(scale_json, nullptr, false);
+        if (j.is_discarded() || !j.is_object())
+          return Status::BadRequest("the Scale body is not a JSON object");
+        if (!j.contains("spec") || !j["spec"].contains("replicas") ||
+            !j["spec"]["replicas"].is_number_integer()) {
+          return Status::BadRequest("a Scale needs spec.replicas as an integer");
+        }
+        int64_t replicas = j["spec"]["replicas"].get<int64_t>();
+        if (replicas < 0 || replicas > INT32_MAX) {
+          causes = {{FieldErrorType::kInvalid, "spec.replicas", std::to_string(replicas),
+                     "must be greater than or equal to 0"}};
+          return InvalidStatus("Scale", r.name, causes);
+        }
+        std::string rv;
+        if (j.contains("metadata") && j["metadata"].is_object() &&
+            j["metadata"].contains("resourceVersion") &&
+            j["metadata"]["resourceVersion"].is_string()) {
+          rv = j["metadata"]["resourceVersion"];
+        }
+        api::Object next = *cur;
+        std::get<api::ReplicationController>(next).spec.replicas = static_cast<int32_t>(replicas);
+        api::Meta(next).resource_version = type ? "" : rv;
+        return DecideUpdate(view, kind, r.ns, r.name, std::move(next), false, &causes);
+      },
+      req.Query("korcActor"));
+  if (!committed.ok())
+    return ErrorResponse(committed.status(), kind.resource, r.name, "Scale", causes);
+  EntryPtr e = committed->entry ? committed->entry : store_.Get(kind.kind, r.ns, r.name);
+  return Json(200, ScaleJson(std::get<api::ReplicationController>(e->object)));
+}
+
+HttpResponse Handlers::Bind(const HttpRequest& req, const Route& r) {
+  auto j = nlohmann::json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return ErrorResponse(Status::BadRequest("the Binding body is not a JSON object"));
+  std::string node;
+  if (j.contains("target") && j["target"].is_object() && j["target"].contains("name") &&
+      j["target"]["name"].is_string()) {
+    node = j["target"]["name"];
+  }
+  if (node.empty()) {
+    FieldErrors causes = {{FieldErrorType::kRequired, "target.name", "", ""}};
+    return ErrorResponse(InvalidStatus("Binding", r.name, causes), "bindings", r.name, "Binding",
+                         causes);
+  }
+  auto committed = sequencer_.Submit(
+      [&](BatchView& view) -> Result<std::vector<Change>> {
+        const api::Object* cur = view.Get("Pod", r.ns, r.name);
+        if (!cur) return Status::NotFound(NotFoundMessage(*r.kind, r.name));
+        const auto& pod = std::get<api::Pod>(*cur);
+        if (!pod.spec.node_name.empty()) {
+          return Status::Conflict("Operation cannot be fulfilled on pods/binding \"" + r.name +
+                                  "\": pod " + r.name + " is already assigned to node \"" +
+                                  pod.spec.node_name + "\"");
+        }
+        if (!pod.metadata.deletion_timestamp.empty()) {
+          return Status::Conflict("pod " + r.name +
+                                  " is being deleted, cannot be assigned to a host");
+        }
+        api::Object next = *cur;
+        auto& np = std::get<api::Pod>(next);
+        np.spec.node_name = node;
+        np.metadata.resource_version = std::to_string(view.NextSeq());
+        api::PodCondition scheduled{
+            "PodScheduled", "True", {}, {NowNs() - NowNs() % 1'000'000'000}, "", ""};
+        std::erase_if(np.status.conditions, [](const auto& c) { return c.type == "PodScheduled"; });
+        np.status.conditions.insert(np.status.conditions.begin(), scheduled);
+        return std::vector<Change>{
+            {EventType::kModified, std::move(next), "bound to node " + node}};
+      },
+      req.Query("korcActor"));
+  if (!committed.ok()) return ErrorResponse(committed.status(), "pods", r.name);
+  return Json(201,
+              R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","code":201})");
+}
+
+// ---------------------------------------------------------------------------------------
+// Watch
+
+void Handlers::Watch(const HttpRequest& req, const std::function<void(const HttpResponse&)>& begin,
+                     const std::function<bool(std::string_view)>& write,
+                     const std::atomic<bool>& stopping) {
+  HttpRequest q = req;
+  if (q.path.starts_with("/api/v1/watch/")) q.path = "/api/v1/" + q.path.substr(14);
+  // Route like any GET of a collection (or of one object: a field selector on its name).
+  Route r;
+  {
+    std::string_view rest = std::string_view(q.path).substr(8);
+    std::vector<std::string> seg;
+    while (!rest.empty()) {
+      auto slash = rest.find('/');
+      seg.emplace_back(rest.substr(0, slash));
+      if (slash == std::string_view::npos) break;
+      rest.remove_prefix(slash + 1);
+    }
+    if (seg.size() >= 3 && seg[0] == "namespaces" && FindResource(seg[2]) &&
+        FindResource(seg[2])->resource == seg[2]) {
+      r.ns = seg[1];
+      r.kind = FindResource(seg[2]);
+      if (seg.size() > 3) r.name = seg[3];
+    } else if (!seg.empty()) {
+      const KindInfo* k = FindResource(seg[0]);
+      if (k && k->resource == seg[0]) r.kind = k;
+      if (seg.size() > 1) r.name = seg[1];
+    }
+  }
+  if (!r.kind) {
+    begin(ErrorResponse(Status::NotFound("the server could not find the requested resource")));
+    return;
+  }
+  auto sel = ParseSelectors(q, *r.kind);
+  if (!sel.ok()) return begin(ErrorResponse(sel.status()));
+  auto rv = ParseResourceVersion(q.Query("resourceVersion"));
+  if (!rv.ok()) return begin(ErrorResponse(rv.status()));
+  int64_t timeout_s = 1800;
+  if (auto t = q.Query("timeoutSeconds"); !t.empty()) {
+    try {
+      timeout_s = std::stoll(t);
+    } catch (...) {
+      return begin(ErrorResponse(Status::BadRequest("timeoutSeconds must be an integer")));
+    }
+  }
+  const bool bookmarks = q.QueryBool("allowWatchBookmarks");
+  const bool table = WantsTable(q);
+  const bool include_object = q.Query("includeObject") == "Object";
+  const KindInfo& kind = *r.kind;
+
+  auto matches = [&](const api::Object& o) {
+    const api::ObjectMeta& m = api::Meta(o);
+    if (KindOf(o).kind != kind.kind) return false;
+    if (!r.ns.empty() && m.namespace_ != r.ns) return false;
+    if (!r.name.empty() && m.name != r.name) return false;
+    return MatchesSelectors(o, sel->labels, sel->fields);
+  };
+  auto line = [&](std::string_view type, const api::Object& o, const std::string& json) {
+    std::string out = "{\"type\":\"";
+    out += type;
+    out += "\",\"object\":";
+    if (table) {
+      std::vector<const api::Object*> objs = {&o};
+      out += RenderTable(kind, objs, api::Meta(o).resource_version, include_object, NowNs());
+    } else {
+      out += json;
+    }
+    out += "}\n";
+    return out;
+  };
+
+  uint64_t head = 0;
+  std::shared_ptr<Watcher> watcher = hub_.Register(store_, &head);
+  struct Unregister {
+    WatchHub& hub;
+    std::shared_ptr<Watcher> w;
+    ~Unregister() { hub.Unregister(w); }
+  } unregister{hub_, watcher};
+
+  begin(HttpResponse{200, "application/json", {}, {}});
+  uint64_t floor = 0;  // events at or below this seq were already sent
+  if (*rv == 0) {
+    // The current state as ADDED, in ascending resourceVersion, then follow.
+    uint64_t list_head = 0;
+    std::vector<EntryPtr> items = store_.List(kind.kind, r.ns, &list_head);
+    std::sort(items.begin(), items.end(),
+              [](const EntryPtr& a, const EntryPtr& b) { return a->seq < b->seq; });
+    for (auto& e : items) {
+      if (matches(e->object) && !write(line("ADDED", e->object, e->json))) return;
+    }
+    floor = list_head;
+    if (q.QueryBool("sendInitialEvents") || bookmarks) {
+      std::string bm = "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"" + std::string(kind.kind) +
+                       "\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"" +
+                       std::to_string(list_head) +
+                       "\",\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}}}}\n";
+      if (q.QueryBool("sendInitialEvents") && !write(bm)) return;
+    }
+  } else {
+    floor = *rv;
+    if (*rv < log_.FirstAvailable() - 1) {
+      api::StatusObject s;
+      s.api_version = "v1";
+      s.kind = "Status";
+      s.status = "Failure";
+      s.reason = "Expired";
+      s.code = 410;
+      s.message = "too old resource version: " + std::to_string(*rv) + " (" +
+                  std::to_string(log_.FirstAvailable() - 1) + ")";
+      write("{\"type\":\"ERROR\",\"object\":" + EncodeJsonAs(s) + "}\n");
+      return;
+    }
+    // History between the requested point and the registration, from the log.
+    std::vector<std::string> lines;
+    Status st = log_.ReadEvents(*rv + 1, head, [&](Event& e) {
+      if (e.kind != kind.kind) return true;
+      auto d = DecodeJson(e.object);
+      if (d.ok() && matches(d->object)) {
+        lines.push_back(line(EventTypeName(e.type), d->object, e.object));
+      }
+      return true;
+    });
+    if (!st.ok()) return;
+    for (auto& l : lines) {
+      if (!write(l)) return;
+    }
+    floor = std::max(floor, head);
+  }
+
+  auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
+  auto next_bookmark = Clock::now() + std::chrono::seconds(10);
+  uint64_t last_seq = floor;
+  while (!stopping.load()) {
+    auto wake = std::min(deadline, bookmarks ? next_bookmark : deadline);
+    wake = std::min(wake, Clock::now() + std::chrono::milliseconds(500));  // notice `stopping`
+    WatchEventPtr ev;
+    auto got = watcher->Next(wake, &ev);
+    if (got == Watcher::Pop::kClosed) return;
+    if (got == Watcher::Pop::kEvent) {
+      if (ev->entry->seq <= floor) continue;
+      last_seq = ev->entry->seq;
+      if (!matches(ev->entry->object)) continue;
+      if (!write(line(EventTypeName(ev->type), ev->entry->object, ev->entry->json))) return;
+      continue;
+    }
+    if (Clock::now() >= deadline) return;
+    if (bookmarks && Clock::now() >= next_bookmark) {
+      next_bookmark = Clock::now() + std::chrono::seconds(10);
+      std::string bm = "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"" + std::string(kind.kind) +
+                       "\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"" +
+                       std::to_string(std::max(last_seq, store_.head())) + "\"}}}\n";
+      if (!write(bm)) return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Namespaces that exist from the start
+
+Status Handlers::EnsureNamespaces(const std::vector<std::string>& names) {
+  for (const auto& n : names) {
+    if (store_.Get("Namespace", "", n)) continue;
+    auto c = sequencer_.Submit(
+        [&](BatchView& view) -> Result<std::vector<Change>> {
+          if (view.Get("Namespace", "", n)) return std::vector<Change>{};
+          api::Namespace ns;
+          ns.api_version = "v1";
+          ns.kind = "Namespace";
+          ns.metadata.name = n;
+          ns.metadata.labels = {{"kubernetes.io/metadata.name", n}};
+          ns.spec.finalizers = {"kubernetes"};
+          ns.status.phase = "Active";
+          api::Object o = ns;
+          StampCreated(o, view.NextSeq(), NowNs());
+          return std::vector<Change>{{EventType::kAdded, std::move(o),
+                                      "the API server creates the " + n + " namespace at start"}};
+        },
+        "system:apiserver");
+    if (!c.ok()) return c.status();
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// Metrics
+
+void Handlers::Count(const std::string& verb, const std::string& resource, int code,
+                     double seconds) {
+  std::lock_guard lock(metrics_mu_);
+  auto& c = requests_[verb + "|" + resource + "|" + std::to_string(code)];
+  c.count++;
+  c.seconds += seconds;
+}
+
+HttpResponse Handlers::Metrics() {
+  std::string out;
+  out += "# HELP korc_apiserver_requests_total Requests by verb, resource and code.\n";
+  out += "# TYPE korc_apiserver_requests_total counter\n";
+  std::string sums;
+  {
+    std::lock_guard lock(metrics_mu_);
+    for (const auto& [key, c] : requests_) {
+      auto a = key.find('|'), b = key.rfind('|');
+      std::string labels = "verb=\"" + key.substr(0, a) + "\",resource=\"" +
+                           key.substr(a + 1, b - a - 1) + "\",code=\"" + key.substr(b + 1) + "\"";
+      out += "korc_apiserver_requests_total{" + labels + "} " + std::to_string(c.count) + "\n";
+      sums += "korc_apiserver_request_duration_seconds_sum{" + labels + "} " +
+              std::to_string(c.seconds) + "\n";
+    }
+  }
+  out += "# HELP korc_apiserver_request_duration_seconds_sum Time spent serving requests.\n";
+  out += "# TYPE korc_apiserver_request_duration_seconds_sum counter\n" + sums;
+  out += "# HELP korc_log_head_seq The seq of the last committed event.\n";
+  out +=
+      "# TYPE korc_log_head_seq gauge\nkorc_log_head_seq " + std::to_string(store_.head()) + "\n";
+  out += "# HELP korc_commit_batches_total Group commits (one fsync each).\n";
+  out += "# TYPE korc_commit_batches_total counter\nkorc_commit_batches_total " +
+         std::to_string(sequencer_.batches()) + "\n";
+  out +=
+      "# HELP korc_commit_requests_total Requests committed; divided by batches, the mean "
+      "batch size.\n";
+  out += "# TYPE korc_commit_requests_total counter\nkorc_commit_requests_total " +
+         std::to_string(sequencer_.batched_requests()) + "\n";
+  out += "# HELP korc_apiserver_watches Open watches.\n";
+  out += "# TYPE korc_apiserver_watches gauge\nkorc_apiserver_watches " +
+         std::to_string(hub_.size()) + "\n";
+  return {200, "text/plain; version=0.0.4", out, {}};
+}
+
+}  // namespace korc::apiserver
