@@ -75,7 +75,7 @@ class ApiServerImpl : public ApiServer {
       std::lock_guard lock(mu_);
       for (auto& c : connections_) {
         beast::error_code ignored;
-        c.socket.shutdown(tcp::socket::shutdown_both, ignored);
+        if (c.socket.is_open()) c.socket.shutdown(tcp::socket::shutdown_both, ignored);
       }
       conns.splice(conns.end(), connections_);
     }
@@ -134,6 +134,9 @@ class ApiServerImpl : public ApiServer {
     }
     if (auto it = req.find(http::field::accept); it != req.end())
       r.accept = std::string(it->value());
+    if (auto it = req.find(http::field::user_agent); it != req.end()) {
+      r.user_agent = std::string(it->value());
+    }
     r.body = req.body();
     return r;
   }
@@ -181,8 +184,12 @@ class ApiServerImpl : public ApiServer {
       http::write(socket, res, ec);
       if (ec || !req.keep_alive()) break;
     }
+    // Close, not just shut down: a client still sending a refused (413) body gets a reset
+    // instead of blocking on a full window. Under mu_, as Stop() shuts sockets down there.
     beast::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    std::lock_guard lock(mu_);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
   }
 
   void ServeWatch(tcp::socket& socket, const http::request<http::string_body>& req,

@@ -6,11 +6,13 @@
 
 #include "components/apiserver/admission.h"
 #include "components/apiserver/patch.h"
+#include "components/apiserver/protobuf.h"
 #include "components/apiserver/tables.h"
 #include "core/codec.h"
 #include "core/field_value.h"
 #include "core/kinds.h"
 #include "core/selector.h"
+#include "storage/replay.h"
 
 namespace korc::apiserver {
 
@@ -34,6 +36,15 @@ std::string Lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+// Who is asking, for the log's `actor`. There is no authentication yet, so this is what the
+// client says of itself: a component's declared identity (?korcActor=), else "anonymous"
+// with the client's product ("anonymous (kubectl/v1.29.14)").
+std::string Actor(const HttpRequest& req) {
+  if (auto a = req.Query("korcActor"); !a.empty()) return a;
+  std::string ua = req.user_agent.substr(0, req.user_agent.find(' '));
+  return ua.empty() ? "anonymous" : "anonymous (" + ua + ")";
 }
 
 FieldValidation ValidationOf(const HttpRequest& req) {
@@ -144,6 +155,7 @@ struct Handlers::Route {
 
 bool Handlers::IsWatch(const HttpRequest& req) {
   if (req.method != "GET") return false;
+  if (req.path == "/korc/v1/log") return true;
   if (req.QueryBool("watch")) return true;
   return req.path.starts_with("/api/v1/watch/");
 }
@@ -199,6 +211,17 @@ HttpResponse Handlers::Handle(const HttpRequest& req) {
   }
   Count(verb, resource, res.code, std::chrono::duration<double>(Clock::now() - started).count());
   return res;
+}
+
+Result<Committed> Handlers::Submit(const HttpRequest& req, Sequencer::Decide decide,
+                                   std::string actor) {
+  std::string dry = req.Query("dryRun");
+  if (dry.empty()) return sequencer_.Submit(std::move(decide), std::move(actor));
+  if (dry != "All") {
+    return Status::BadRequest("dryRun: Unsupported value: \"" + dry +
+                              "\": supported values: \"All\"");
+  }
+  return sequencer_.DryRun(decide);
 }
 
 HttpResponse Handlers::Dispatch(const HttpRequest& req, const Route& r) {
@@ -277,6 +300,14 @@ namespace {
 // client omits them) but must match when present.
 Result<Decoded> DecodeBody(const HttpRequest& req, const KindInfo& kind) {
   std::string ct = req.content_type.substr(0, req.content_type.find(';'));
+  if (ct == kProtobufContentType) {
+    KORC_ASSIGN_OR_RETURN(Decoded d, DecodeProtobuf(req.body));
+    if (KindOf(d.object).kind != kind.kind) {
+      return Status::BadRequest("the body is a " + std::string(KindOf(d.object).kind) +
+                                ", but the URL names " + std::string(kind.resource));
+    }
+    return d;
+  }
   if (!ct.empty() && ct != "application/json" && ct != "application/yaml" && ct != "*/*") {
     return Status(Code::kUnsupportedMediaType,
                   "the body of the request was in an unknown format - accepted media types "
@@ -364,7 +395,8 @@ HttpResponse Handlers::Create(const HttpRequest& req, const Route& r) {
   }
   std::string name = api::Meta(*obj).name;
   const KindInfo& kind = *r.kind;
-  auto committed = sequencer_.Submit(
+  auto committed = Submit(
+      req,
       [&, object = std::move(obj).value()](BatchView& view) -> Result<std::vector<Change>> {
         api::Object o = object;
         api::ObjectMeta& m = api::Meta(o);
@@ -389,7 +421,7 @@ HttpResponse Handlers::Create(const HttpRequest& req, const Route& r) {
         return Status::AlreadyExists(std::string(kind.resource) + " \"" + m.name +
                                      "\" already exists");
       },
-      req.Query("korcActor"));
+      Actor(req));
   if (!committed.ok()) {
     return ErrorResponse(committed.status(), r.kind->resource, name);
   }
@@ -467,11 +499,12 @@ HttpResponse Handlers::Update(const HttpRequest& req, const Route& r) {
   FieldErrors causes;
   const KindInfo& kind = *r.kind;
   bool status_only = r.sub == "status";
-  auto committed = sequencer_.Submit(
+  auto committed = Submit(
+      req,
       [&, object = std::move(decoded->object)](BatchView& view) {
         return DecideUpdate(view, kind, r.ns, r.name, object, status_only, &causes);
       },
-      req.Query("korcActor"));
+      Actor(req));
   if (!committed.ok()) {
     return ErrorResponse(committed.status(), r.kind->resource, r.name, r.kind->kind, causes);
   }
@@ -494,7 +527,8 @@ HttpResponse Handlers::Patch(const HttpRequest& req, const Route& r) {
   const KindInfo& kind = *r.kind;
   bool status_only = r.sub == "status";
   FieldValidation policy = ValidationOf(req);
-  auto committed = sequencer_.Submit(
+  auto committed = Submit(
+      req,
       [&](BatchView& view) -> Result<std::vector<Change>> {
         const api::Object* cur = view.Get(kind.kind, r.ns, r.name);
         if (!cur) return Status::NotFound(NotFoundMessage(kind, r.name));
@@ -507,7 +541,7 @@ HttpResponse Handlers::Patch(const HttpRequest& req, const Route& r) {
         // A patch carries the current resourceVersion unless it set one itself.
         return DecideUpdate(view, kind, r.ns, r.name, std::move(d.object), status_only, &causes);
       },
-      req.Query("korcActor"));
+      Actor(req));
   if (!committed.ok()) {
     return ErrorResponse(committed.status(), r.kind->resource, r.name, r.kind->kind, causes);
   }
@@ -519,6 +553,7 @@ HttpResponse Handlers::Patch(const HttpRequest& req, const Route& r) {
 namespace {
 
 struct DeleteOptions {
+  bool dry_run = false;  // DeleteOptions.dryRun: ["All"] (the query parameter works too)
   std::optional<int64_t> grace_period_seconds;
   std::string propagation_policy;
   std::string precondition_uid, precondition_rv;
@@ -533,6 +568,14 @@ Result<DeleteOptions> ParseDeleteOptions(const HttpRequest& req) {
     }
     if (j.contains("gracePeriodSeconds") && j["gracePeriodSeconds"].is_number_integer()) {
       o.grace_period_seconds = j["gracePeriodSeconds"].get<int64_t>();
+    }
+    if (j.contains("dryRun") && j["dryRun"].is_array()) {
+      for (const auto& v : j["dryRun"]) {
+        if (v != "All")
+          return Status::BadRequest("dryRun: Unsupported value: " + v.dump() +
+                                    ": supported values: \"All\"");
+        o.dry_run = true;
+      }
     }
     if (j.contains("propagationPolicy") && j["propagationPolicy"].is_string()) {
       o.propagation_policy = j["propagationPolicy"].get<std::string>();
@@ -622,9 +665,11 @@ HttpResponse Handlers::Delete(const HttpRequest& req, const Route& r) {
   auto opts = ParseDeleteOptions(req);
   if (!opts.ok()) return ErrorResponse(opts.status());
   const KindInfo& kind = *r.kind;
-  auto committed = sequencer_.Submit(
-      [&](BatchView& view) { return DecideDelete(view, kind, r.ns, r.name, *opts); },
-      req.Query("korcActor"));
+  HttpRequest with_dry_run = req;
+  if (opts->dry_run) with_dry_run.query["dryRun"] = "All";
+  auto committed = Submit(
+      with_dry_run, [&](BatchView& view) { return DecideDelete(view, kind, r.ns, r.name, *opts); },
+      Actor(req));
   if (!committed.ok()) return ErrorResponse(committed.status(), kind.resource, r.name);
   EntryPtr e = committed->entry ? committed->entry : store_.Get(kind.kind, r.ns, r.name);
   // Pods answer with the Pod (terminating, or its last state); other kinds with a Status.
@@ -646,9 +691,9 @@ HttpResponse Handlers::DeleteCollection(const HttpRequest& req, const Route& r) 
   for (auto& e : items) {
     if (!MatchesSelectors(e->object, sel->labels, sel->fields)) continue;
     const api::ObjectMeta& m = api::Meta(e->object);
-    auto c = sequencer_.Submit(
-        [&](BatchView& view) { return DecideDelete(view, kind, m.namespace_, m.name, *opts); },
-        req.Query("korcActor"));
+    auto c = Submit(
+        req, [&](BatchView& view) { return DecideDelete(view, kind, m.namespace_, m.name, *opts); },
+        Actor(req));
     if (c.ok() && c->entry) deleted.push_back(c->entry);
   }
   return Json(200, ListJson(kind, deleted, store_.head()));
@@ -695,7 +740,8 @@ HttpResponse Handlers::Scale(const HttpRequest& req, const Route& r) {
     }
   }
   FieldErrors causes;
-  auto committed = sequencer_.Submit(
+  auto committed = Submit(
+      req,
       [&](BatchView& view) -> Result<std::vector<Change>> {
         const api::Object* cur = view.Get(kind.kind, r.ns, r.name);
         if (!cur) return Status::NotFound(NotFoundMessage(kind, r.name));
@@ -728,7 +774,7 @@ HttpResponse Handlers::Scale(const HttpRequest& req, const Route& r) {
         api::Meta(next).resource_version = type ? "" : rv;
         return DecideUpdate(view, kind, r.ns, r.name, std::move(next), false, &causes);
       },
-      req.Query("korcActor"));
+      Actor(req));
   if (!committed.ok())
     return ErrorResponse(committed.status(), kind.resource, r.name, "Scale", causes);
   EntryPtr e = committed->entry ? committed->entry : store_.Get(kind.kind, r.ns, r.name);
@@ -749,7 +795,8 @@ HttpResponse Handlers::Bind(const HttpRequest& req, const Route& r) {
     return ErrorResponse(InvalidStatus("Binding", r.name, causes), "bindings", r.name, "Binding",
                          causes);
   }
-  auto committed = sequencer_.Submit(
+  auto committed = Submit(
+      req,
       [&](BatchView& view) -> Result<std::vector<Change>> {
         const api::Object* cur = view.Get("Pod", r.ns, r.name);
         if (!cur) return Status::NotFound(NotFoundMessage(*r.kind, r.name));
@@ -774,7 +821,7 @@ HttpResponse Handlers::Bind(const HttpRequest& req, const Route& r) {
         return std::vector<Change>{
             {EventType::kModified, std::move(next), "bound to node " + node}};
       },
-      req.Query("korcActor"));
+      Actor(req));
   if (!committed.ok()) return ErrorResponse(committed.status(), "pods", r.name);
   return Json(201,
               R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","code":201})");
@@ -786,6 +833,7 @@ HttpResponse Handlers::Bind(const HttpRequest& req, const Route& r) {
 void Handlers::Watch(const HttpRequest& req, const std::function<void(const HttpResponse&)>& begin,
                      const std::function<bool(std::string_view)>& write,
                      const std::atomic<bool>& stopping) {
+  if (req.path == "/korc/v1/log") return AuditLog(req, begin, write, stopping);
   HttpRequest q = req;
   if (q.path.starts_with("/api/v1/watch/")) q.path = "/api/v1/" + q.path.substr(14);
   // Route like any GET of a collection (or of one object: a field selector on its name).
@@ -934,6 +982,98 @@ void Handlers::Watch(const HttpRequest& req, const std::function<void(const Http
                        std::to_string(std::max(last_seq, store_.head())) + "\"}}}\n";
       if (!write(bm)) return;
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The audit log
+
+namespace {
+
+// One log record as a JSON line for `korc events` and jq.
+std::string RecordJson(const Event& e, const std::string* object) {
+  nlohmann::json j = {{"seq", e.seq},
+                      {"time", api::FormatRfc3339(e.time_ns, true)},
+                      {"type", EventTypeName(e.type)},
+                      {"kind", e.kind},
+                      {"namespace", e.ns},
+                      {"name", e.name},
+                      {"uid", e.uid},
+                      {"actor", e.actor},
+                      {"cause", e.cause},
+                      {"basis", e.basis},
+                      {"reason", e.reason}};
+  std::string out = j.dump();
+  if (object) {
+    out.pop_back();
+    out += ",\"object\":" + *object + "}";
+  }
+  return out + "\n";
+}
+
+}  // namespace
+
+void Handlers::AuditLog(const HttpRequest& req,
+                        const std::function<void(const HttpResponse&)>& begin,
+                        const std::function<bool(std::string_view)>& write,
+                        const std::atomic<bool>& stopping) {
+  const std::string kind = req.Query("kind"), ns = req.Query("namespace"), name = req.Query("name"),
+                    actor = req.Query("actor");
+  const bool follow = req.QueryBool("follow"), with_object = req.QueryBool("includeObject");
+  std::string kind_name = kind;
+  if (!kind.empty()) {
+    const KindInfo* k = FindResource(kind);
+    if (!k) return begin(ErrorResponse(Status::BadRequest("unknown kind \"" + kind + "\"")));
+    kind_name = k->kind;
+  }
+  uint64_t after = 0;
+  if (std::string since = req.Query("since"); !since.empty()) {
+    auto seq = ParseResourceVersion(since);
+    if (seq.ok()) {
+      after = *seq;
+    } else {
+      auto t = api::ParseRfc3339(since);
+      if (!t) {
+        return begin(ErrorResponse(
+            Status::BadRequest("since must be a seq or an RFC 3339 time, not \"" + since + "\"")));
+      }
+      auto at = storage::SeqAtTime(log_, *t - 1);
+      if (!at.ok()) return begin(ErrorResponse(at.status()));
+      after = *at;
+    }
+  }
+  auto keep = [&](const Event& e) {
+    return (kind_name.empty() || e.kind == kind_name) && (ns.empty() || e.ns == ns) &&
+           (name.empty() || e.name == name) && (actor.empty() || e.actor == actor);
+  };
+  uint64_t head = 0;
+  std::shared_ptr<Watcher> watcher = hub_.Register(store_, &head);
+  struct Unregister {
+    WatchHub& hub;
+    std::shared_ptr<Watcher> w;
+    ~Unregister() { hub.Unregister(w); }
+  } unregister{hub_, watcher};
+  if (after + 1 < log_.FirstAvailable()) {
+    return begin(ErrorResponse(Status::Expired(
+        "events up to seq " + std::to_string(log_.FirstAvailable() - 1) +
+        " were compacted; ask for since=" + std::to_string(log_.FirstAvailable() - 1))));
+  }
+  begin(HttpResponse{200, "application/json", {}, {}});
+  bool alive = true;
+  if (after < head) {
+    Status st = log_.ReadEvents(after + 1, head, [&](Event& e) {
+      if (keep(e)) alive = write(RecordJson(e, with_object ? &e.object : nullptr));
+      return alive && !stopping.load();
+    });
+    if (!st.ok() || !alive) return;
+  }
+  if (!follow) return;
+  while (!stopping.load()) {
+    WatchEventPtr ev;
+    auto got = watcher->Next(Clock::now() + std::chrono::milliseconds(500), &ev);
+    if (got == Watcher::Pop::kClosed) return;
+    if (got != Watcher::Pop::kEvent || ev->record->seq <= head || !keep(*ev->record)) continue;
+    if (!write(RecordJson(*ev->record, with_object ? &ev->entry->json : nullptr))) return;
   }
 }
 

@@ -23,7 +23,7 @@ class Handlers {
   Handlers(storage::EventLog& log, Store& store, Sequencer& sequencer, WatchHub& hub)
       : log_(log), store_(store), sequencer_(sequencer), hub_(hub) {}
 
-  // Whether the request is a watch (its answer is a stream, see Watch).
+  // Whether the answer is a stream: a watch, or the audit log (see Watch, AuditLog).
   static bool IsWatch(const HttpRequest& req);
 
   HttpResponse Handle(const HttpRequest& req);
@@ -35,12 +35,22 @@ class Handlers {
   void Watch(const HttpRequest& req, const std::function<void(const HttpResponse&)>& begin,
              const std::function<bool(std::string_view)>& write, const std::atomic<bool>& stopping);
 
+  // GET /korc/v1/log: the event log itself, as JSON lines — seq, time, type, object,
+  // actor, cause, basis, reason — the audit trail Kubernetes' API does not carry. Query:
+  // since (a seq: events after it; or an RFC 3339 time), follow, kind, namespace, name,
+  // actor, includeObject. Streams like Watch.
+  void AuditLog(const HttpRequest& req, const std::function<void(const HttpResponse&)>& begin,
+                const std::function<bool(std::string_view)>& write,
+                const std::atomic<bool>& stopping);
+
   // Creates the namespaces that exist from the start when they are missing.
   Status EnsureNamespaces(const std::vector<std::string>& names);
 
  private:
   struct Route;
   HttpResponse Dispatch(const HttpRequest& req, const Route& r);
+  // Submits to the sequencer, or only decides when the request asks for dryRun=All.
+  Result<Committed> Submit(const HttpRequest& req, Sequencer::Decide decide, std::string actor);
   HttpResponse Get(const HttpRequest& req, const Route& r);
   HttpResponse List(const HttpRequest& req, const Route& r);
   HttpResponse Create(const HttpRequest& req, const Route& r);

@@ -20,6 +20,7 @@ struct HttpRequest {
   std::map<std::string, std::string> query;
   std::string content_type;
   std::string accept;
+  std::string user_agent;
   std::string body;
 
   // The query value, or "" when absent.

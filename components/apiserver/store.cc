@@ -223,6 +223,18 @@ Result<Committed> Sequencer::Submit(Decide decide, std::string actor, uint64_t c
   return future.get();
 }
 
+Result<Committed> Sequencer::DryRun(const Decide& decide) const {
+  BatchView view(store_, store_.head());
+  KORC_ASSIGN_OR_RETURN(std::vector<Change> changes, decide(view));
+  if (changes.empty()) return Committed{};
+  Change& c = changes.front();
+  api::Meta(c.object).resource_version.clear();  // never committed, so it has none
+  auto entry = std::make_shared<Entry>();
+  entry->json = EncodeJson(c.object);
+  entry->object = std::move(c.object);
+  return Committed{0, c.type, std::move(entry)};
+}
+
 uint64_t Sequencer::batches() const { return batches_.load(); }
 uint64_t Sequencer::batched_requests() const { return batched_requests_.load(); }
 
@@ -320,7 +332,10 @@ void Sequencer::Commit(std::vector<std::shared_ptr<Request>>& batch) {
     const Event& e = events[i];
     std::string key = ObjectKey(e.kind, e.ns, e.name);
     store_.Apply(e.seq, key, e.type == EventType::kDeleted ? nullptr : entries[i]);
-    watch_events.push_back(std::make_shared<WatchEvent>(WatchEvent{e.type, entries[i]}));
+    auto record = std::make_shared<Event>(e);
+    record->object.clear();  // the entry holds it
+    watch_events.push_back(
+        std::make_shared<WatchEvent>(WatchEvent{e.type, entries[i], std::move(record)}));
   }
   hub_.Broadcast(watch_events);
   if (publisher_) {

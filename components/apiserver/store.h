@@ -70,6 +70,8 @@ class Store {
 struct WatchEvent {
   EventType type;
   EntryPtr entry;  // the object after the change (for DELETED, its last state)
+  // The log record (who, why, cause, basis) without its object, for the audit stream.
+  std::shared_ptr<const Event> record;
 };
 using WatchEventPtr = std::shared_ptr<const WatchEvent>;
 
@@ -160,6 +162,11 @@ class Sequencer {
 
   // Blocks until the change is durable (or refused). `actor` and `cause` go into the log.
   Result<Committed> Submit(Decide decide, std::string actor, uint64_t cause = 0);
+
+  // Runs `decide` against the committed state on the calling thread and answers with what
+  // would have been written — validated and stamped, but with no seq — writing nothing
+  // (Kubernetes' dryRun=All).
+  Result<Committed> DryRun(const Decide& decide) const;
 
   // Figures for /metrics.
   uint64_t batches() const;

@@ -462,6 +462,69 @@ TEST_F(ApiServerTest, WatchBelowCompactedHistoryIsExpired) {
   EXPECT_EQ(lines[0]["object"]["reason"], "Expired");
 }
 
+TEST_F(ApiServerTest, AuditLogSaysWhoDidWhatAndWhy) {
+  const uint64_t start = Head();
+  ASSERT_EQ(Call("POST", "/api/v1/namespaces/default/pods?korcActor=alice", Pod("a")).code, 201);
+  Call("POST", "/api/v1/namespaces/default/pods/a/binding?korcActor=scheduler",
+       R"({"target":{"kind":"Node","name":"n1"}})");
+  auto r = Call("GET", "/korc/v1/log?since=" + std::to_string(start) + "&kind=pods");
+  ASSERT_EQ(r.code, 200) << r.body;
+  auto lines = WatchLines(r.body);
+  ASSERT_EQ(lines.size(), 2u) << r.body;
+  EXPECT_EQ(lines[0]["seq"], start + 1);
+  EXPECT_EQ(lines[0]["type"], "ADDED");
+  EXPECT_EQ(lines[0]["actor"], "alice");
+  EXPECT_EQ(lines[0]["reason"], "created");
+  EXPECT_EQ(lines[1]["actor"], "scheduler");
+  EXPECT_EQ(lines[1]["reason"], "bound to node n1");
+  EXPECT_FALSE(lines[1].contains("object"));
+  auto by_actor = WatchLines(Call("GET", "/korc/v1/log?actor=alice&includeObject=true").body);
+  ASSERT_EQ(by_actor.size(), 1u);
+  EXPECT_EQ(by_actor[0]["object"]["metadata"]["name"], "a");
+  EXPECT_EQ(Call("GET", "/korc/v1/log?since=yesterday").code, 400);
+}
+
+// Protobuf length-delimited field (wire type 2) with a one-byte length.
+std::string Pb(int field, const std::string& bytes) {
+  return std::string(1, static_cast<char>(field << 3 | 2)) +
+         std::string(1, static_cast<char>(bytes.size())) + bytes;
+}
+
+TEST_F(ApiServerTest, ProtobufNamespaceFromNewerKubectl) {
+  std::string meta = Pb(1, "pb") + Pb(11, Pb(1, "team") + Pb(2, "a"));
+  std::string ns = Pb(1, meta) + Pb(2, Pb(1, "kubernetes"));
+  std::string body = std::string("k8s\0", 4) + Pb(1, Pb(1, "v1") + Pb(2, "Namespace")) + Pb(2, ns);
+  auto r = Call("POST", "/api/v1/namespaces", body, "application/vnd.kubernetes.protobuf");
+  ASSERT_EQ(r.code, 201) << r.body;
+  auto got = json::parse(r.body);
+  EXPECT_EQ(got["metadata"]["name"], "pb");
+  EXPECT_EQ(got["metadata"]["labels"]["team"], "a");
+  EXPECT_EQ(got["spec"]["finalizers"][0], "kubernetes");
+  const uint64_t head = Head();
+  EXPECT_EQ(Call("POST", "/api/v1/namespaces", "k8s", "application/vnd.kubernetes.protobuf").code,
+            400);
+  EXPECT_EQ(Call("POST", "/api/v1/namespaces", std::string("k8s\0\x0a\x7f", 6),
+                 "application/vnd.kubernetes.protobuf")
+                .code,
+            400);
+  std::string pod = std::string("k8s\0", 4) + Pb(1, Pb(1, "v1") + Pb(2, "Pod")) + Pb(2, "");
+  EXPECT_EQ(
+      Call("POST", "/api/v1/namespaces/default/pods", pod, "application/vnd.kubernetes.protobuf")
+          .code,
+      415);
+  EXPECT_EQ(Head(), head);
+}
+
+TEST_F(ApiServerTest, DryRunWritesNothing) {
+  const uint64_t head = Head();
+  auto r = Call("POST", "/api/v1/namespaces/default/pods?dryRun=All", Pod("dry"));
+  ASSERT_EQ(r.code, 201) << r.body;
+  EXPECT_EQ(json::parse(r.body)["metadata"]["name"], "dry");
+  EXPECT_EQ(Call("GET", "/api/v1/namespaces/default/pods/dry").code, 404);
+  EXPECT_EQ(Call("POST", "/api/v1/namespaces/default/pods?dryRun=Some", Pod("dry")).code, 400);
+  EXPECT_EQ(Head(), head);
+}
+
 TEST_F(ApiServerTest, ConcurrentCreatesShareCommits) {
   constexpr int kThreads = 8, kEach = 25;
   uint64_t head = Head();

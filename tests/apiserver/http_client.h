@@ -32,7 +32,8 @@ inline HttpResult Http(uint16_t port, const std::string& method, const std::stri
   if (!accept.empty()) req.set(http::field::accept, accept);
   req.body() = body;
   req.prepare_payload();
-  http::write(socket, req);
+  beast::error_code write_ec;
+  http::write(socket, req, write_ec);  // a server may answer (413) before reading it all
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(256 * 1024 * 1024);
