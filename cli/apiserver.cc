@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
+#include "cli/flags.h"
 #include "cli/verbs.h"
 #include "components/apiserver/api_server.h"
 #include "storage/event_log.h"
@@ -24,17 +25,7 @@ int ApiServer(const Args& args) {
       "address", po::value(&address)->default_value("127.0.0.1"), "address to listen on")(
       "port", po::value(&port)->default_value(6443), "port to listen on (0 picks one)");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "korc apiserver: " << e.what() << "\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
+  if (auto code = ParseFlags("apiserver", args, opts, vm)) return *code;
   if (address != "127.0.0.1" && address != "::1" && address != "localhost") {
     std::cerr << "korc apiserver: refusing to listen on " << address
               << ": there is no TLS or authentication yet, so only loopback is allowed\n";

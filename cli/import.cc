@@ -14,6 +14,7 @@
 #include <map>
 #include <sstream>
 
+#include "cli/flags.h"
 #include "cli/verbs.h"
 #include "components/apiserver/admission.h"
 #include "core/codec.h"
@@ -95,17 +96,7 @@ int Import(const Args& args) {
       "unknown fields: strict (refuse), warn, or ignore")(
       "actor", po::value(&actor)->default_value(""), "who to record as making the change");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "korc import: " << e.what() << "\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
+  if (auto code = ParseFlags("import", args, opts, vm)) return *code;
   if (files.empty()) {
     std::cerr << "korc import: say what to import with -f FILE (or -f - for stdin)\n";
     return 2;

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/flags.h"
 #include "cli/output.h"
 #include "cli/verbs.h"
 #include "core/codec.h"
@@ -150,17 +151,7 @@ int Replay(const Args& args) {
       "kind", po::value(&kind_name), "only this kind (pods, rc, Service, ...)")(
       "diff", po::value(&diff), "A..B: what changed from point A to point B");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "korc replay: " << e.what() << "\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
+  if (auto code = ParseFlags("replay", args, opts, vm)) return *code;
   if (output != "table" && output != "json" && output != "yaml") {
     std::cerr << "korc replay: -o must be table, json or yaml, not \"" << output << "\"\n";
     return 2;

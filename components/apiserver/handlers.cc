@@ -146,12 +146,34 @@ std::string SuccessStatus(const KindInfo& k, const api::ObjectMeta& m) {
 // ---------------------------------------------------------------------------------------
 // Routing
 
-struct Handlers::Route {
-  const KindInfo* kind = nullptr;
-  std::string ns;  // from the path ("" for cluster scope or all namespaces)
-  std::string name;
-  std::string sub;  // "status", "scale", "binding", "log", ...
-};
+// /api/v1/[namespaces/{ns}/]{resource}[/{name}[/{subresource}]]; kind is null when the
+// path names no served resource. "namespaces/{name}[/{sub}]" is the Namespace itself.
+Handlers::Route Handlers::ParseRoute(std::string_view path) {
+  Route r;
+  if (!path.starts_with("/api/v1/")) return r;
+  std::vector<std::string> seg;
+  std::string_view rest = path.substr(8);
+  while (!rest.empty()) {
+    auto slash = rest.find('/');
+    seg.emplace_back(rest.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  if (seg.empty() || seg.size() > 5) return r;
+  const KindInfo* nested = seg.size() >= 3 ? FindResource(seg[2]) : nullptr;
+  if (seg[0] == "namespaces" && nested && nested->namespaced && nested->resource == seg[2]) {
+    r.ns = seg[1];
+    r.kind = nested;
+    if (seg.size() > 3) r.name = seg[3];
+    if (seg.size() > 4) r.sub = seg[4];
+  } else if (seg.size() <= 3) {
+    const KindInfo* k = FindResource(seg[0]);
+    if (k && k->resource == seg[0]) r.kind = k;
+    if (seg.size() > 1) r.name = seg[1];
+    if (seg.size() > 2) r.sub = seg[2];
+  }
+  return r;
+}
 
 bool Handlers::IsWatch(const HttpRequest& req) {
   if (req.method != "GET") return false;
@@ -175,28 +197,7 @@ HttpResponse Handlers::Handle(const HttpRequest& req) {
   } else if (!p.starts_with("/api/v1/")) {
     res = ErrorResponse(Status::NotFound("the server could not find the requested resource"));
   } else {
-    std::vector<std::string> seg;
-    std::string_view rest = std::string_view(p).substr(8);
-    while (!rest.empty()) {
-      auto slash = rest.find('/');
-      seg.emplace_back(rest.substr(0, slash));
-      if (slash == std::string_view::npos) break;
-      rest.remove_prefix(slash + 1);
-    }
-    Route r;
-    bool ok = !seg.empty() && seg.size() <= 5;
-    if (ok && seg[0] == "namespaces" && seg.size() >= 3 && FindResource(seg[2]) &&
-        FindResource(seg[2])->namespaced && FindResource(seg[2])->resource == seg[2]) {
-      r.ns = seg[1];
-      r.kind = FindResource(seg[2]);
-      if (seg.size() > 3) r.name = seg[3];
-      if (seg.size() > 4) r.sub = seg[4];
-    } else if (ok && seg.size() <= 3) {
-      const KindInfo* k = FindResource(seg[0]);
-      if (k && k->resource == seg[0]) r.kind = k;
-      if (seg.size() > 1) r.name = seg[1];
-      if (seg.size() > 2) r.sub = seg[2];
-    }
+    Route r = ParseRoute(p);
     if (!r.kind) {
       res = ErrorResponse(Status::NotFound("the server could not find the requested resource (" +
                                            req.method + " " + p + ")"));
@@ -837,27 +838,8 @@ void Handlers::Watch(const HttpRequest& req, const std::function<void(const Http
   HttpRequest q = req;
   if (q.path.starts_with("/api/v1/watch/")) q.path = "/api/v1/" + q.path.substr(14);
   // Route like any GET of a collection (or of one object: a field selector on its name).
-  Route r;
-  {
-    std::string_view rest = std::string_view(q.path).substr(8);
-    std::vector<std::string> seg;
-    while (!rest.empty()) {
-      auto slash = rest.find('/');
-      seg.emplace_back(rest.substr(0, slash));
-      if (slash == std::string_view::npos) break;
-      rest.remove_prefix(slash + 1);
-    }
-    if (seg.size() >= 3 && seg[0] == "namespaces" && FindResource(seg[2]) &&
-        FindResource(seg[2])->resource == seg[2]) {
-      r.ns = seg[1];
-      r.kind = FindResource(seg[2]);
-      if (seg.size() > 3) r.name = seg[3];
-    } else if (!seg.empty()) {
-      const KindInfo* k = FindResource(seg[0]);
-      if (k && k->resource == seg[0]) r.kind = k;
-      if (seg.size() > 1) r.name = seg[1];
-    }
-  }
+  Route r = ParseRoute(q.path);
+  if (!r.sub.empty()) r.kind = nullptr;  // subresources are not watched
   if (!r.kind) {
     begin(ErrorResponse(Status::NotFound("the server could not find the requested resource")));
     return;

@@ -14,6 +14,7 @@
 
 #include "components/apiserver/http.h"
 #include "components/apiserver/store.h"
+#include "core/kinds.h"
 #include "storage/event_log.h"
 
 namespace korc::apiserver {
@@ -47,7 +48,13 @@ class Handlers {
   Status EnsureNamespaces(const std::vector<std::string>& names);
 
  private:
-  struct Route;
+  struct Route {
+    const KindInfo* kind = nullptr;
+    std::string ns;  // from the path ("" for cluster scope or all namespaces)
+    std::string name;
+    std::string sub;  // "status", "scale", "binding", ...
+  };
+  static Route ParseRoute(std::string_view path);
   HttpResponse Dispatch(const HttpRequest& req, const Route& r);
   // Submits to the sequencer, or only decides when the request asks for dryRun=All.
   Result<Committed> Submit(const HttpRequest& req, Sequencer::Decide decide, std::string actor);
