@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "cli/flags.h"
+#include "cli/manifests.h"
 #include "cli/verbs.h"
 #include "components/apiserver/admission.h"
 #include "core/codec.h"
@@ -27,44 +28,6 @@ namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Source {
-  std::string name;  // file path, or "<stdin>"
-  std::string text;
-};
-
-Result<std::vector<Source>> ReadSources(const std::vector<std::string>& paths) {
-  std::vector<Source> out;
-  for (const auto& p : paths) {
-    if (p == "-") {
-      std::stringstream ss;
-      ss << std::cin.rdbuf();
-      out.push_back({"<stdin>", ss.str()});
-      continue;
-    }
-    std::error_code ec;
-    std::vector<fs::path> files;
-    if (fs::is_directory(p, ec)) {
-      for (const auto& entry : fs::directory_iterator(p, ec)) {
-        auto ext = entry.path().extension();
-        if (ext == ".yaml" || ext == ".yml" || ext == ".json") files.push_back(entry.path());
-      }
-      std::sort(files.begin(), files.end());
-    } else if (fs::exists(p, ec)) {
-      files.push_back(p);
-    } else {
-      return Status::NotFound("the path \"" + p + "\" does not exist");
-    }
-    for (const auto& f : files) {
-      std::ifstream in(f);
-      if (!in) return Status::NotFound("cannot read \"" + f.string() + "\"");
-      std::stringstream ss;
-      ss << in.rdbuf();
-      out.push_back({f.string(), ss.str()});
-    }
-  }
-  return out;
-}
 
 std::string Lower(std::string_view s) {
   std::string out(s);

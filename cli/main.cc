@@ -14,6 +14,12 @@ Usage: korc VERB [flags]
 
 Verbs:
   apiserver serve the Kubernetes API (kubectl works against it) over the event log
+  apply     create or update objects from manifests (kubectl-compatible)
+  create    create objects from manifests
+  get       list or show objects
+  delete    delete objects
+  scale     set a ReplicationController's replica count
+  events    the audit trail: every change, who made it, and why
   import    load manifests (YAML/JSON, multi-document) into a stopped cluster's log
   replay    print the cluster state at any point of the log, or what changed between two
   version   print korc's version
@@ -34,6 +40,12 @@ int main(int argc, char** argv) {
   if (verb == "replay") return korc::cli::Replay(args);
   if (verb == "import") return korc::cli::Import(args);
   if (verb == "apiserver") return korc::cli::ApiServer(args);
+  if (verb == "apply") return korc::cli::Apply(args);
+  if (verb == "create") return korc::cli::Create(args);
+  if (verb == "get") return korc::cli::Get(args);
+  if (verb == "delete") return korc::cli::Delete(args);
+  if (verb == "scale") return korc::cli::Scale(args);
+  if (verb == "events") return korc::cli::Events(args);
   if (verb == "version" || verb == "--version") {
     std::printf("korc %s\n", KORC_VERSION);
     return 0;
