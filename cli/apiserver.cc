@@ -2,8 +2,11 @@
 #include <signal.h>
 
 #include <boost/program_options.hpp>
+#include <filesystem>
 #include <iostream>
+#include <zmq.hpp>
 
+#include "bus/bus.h"
 #include "cli/flags.h"
 #include "cli/verbs.h"
 #include "components/apiserver/api_server.h"
@@ -15,15 +18,21 @@ namespace po = boost::program_options;
 
 int ApiServer(const Args& args) {
   po::options_description opts(
-      "Usage: korc apiserver [--data-dir DIR] [--address 127.0.0.1] [--port 6443]\n\n"
-      "Serves the Kubernetes core/v1 API over the cluster's event log until interrupted.\n"
-      "Without TLS or authentication (yet), it listens on loopback only.\n\nFlags");
-  std::string data_dir, address;
+      "Usage: korc apiserver [--data-dir DIR] [--address 127.0.0.1] [--port 6443]\n"
+      "                      [--bus-publish ENDPOINT] [--bus-catch-up ENDPOINT]\n\n"
+      "Serves the Kubernetes core/v1 API over the cluster's event log until interrupted, and\n"
+      "publishes every committed event on the bus (by default on ipc:// sockets in the data\n"
+      "dir). Without TLS or authentication (yet), it listens on loopback only.\n\nFlags");
+  std::string data_dir, address, bus_publish, bus_catch_up;
   int port = 6443;
   opts.add_options()("help,h", "show this help")(
       "data-dir", po::value(&data_dir)->default_value("korc-data"), "the cluster's data folder")(
       "address", po::value(&address)->default_value("127.0.0.1"), "address to listen on")(
-      "port", po::value(&port)->default_value(6443), "port to listen on (0 picks one)");
+      "port", po::value(&port)->default_value(6443), "port to listen on (0 picks one)")(
+      "bus-publish", po::value(&bus_publish),
+      "ZeroMQ endpoint for committed events (default ipc://DATA-DIR/bus-events)")(
+      "bus-catch-up", po::value(&bus_catch_up),
+      "ZeroMQ endpoint serving history to subscribers (default ipc://DATA-DIR/bus-catch-up)");
   po::variables_map vm;
   if (auto code = ParseFlags("apiserver", args, opts, vm)) return *code;
   if (address != "127.0.0.1" && address != "::1" && address != "localhost") {
@@ -47,20 +56,40 @@ int ApiServer(const Args& args) {
     std::cerr << "korc apiserver: " << log.status().message() << "\n";
     return 1;
   }
+  std::string abs = std::filesystem::absolute(data_dir).string();
+  if (bus_publish.empty()) bus_publish = "ipc://" + abs + "/bus-events";
+  if (bus_catch_up.empty()) bus_catch_up = "ipc://" + abs + "/bus-catch-up";
+  zmq::context_t zmq_context;
+  bus::PublisherOptions pub_opts;
+  pub_opts.endpoint = bus_publish;
+  auto publisher = bus::MakePublisher(zmq_context, pub_opts);
+  if (!publisher.ok()) {
+    std::cerr << "korc apiserver: bus: " << publisher.status().message() << "\n";
+    return 1;
+  }
+  auto catch_up = bus::StartCatchUpServer(zmq_context, **log, bus_catch_up);
+  if (!catch_up.ok()) {
+    std::cerr << "korc apiserver: bus: " << catch_up.status().message() << "\n";
+    return 1;
+  }
   apiserver::ApiServerOptions o;
   o.address = address == "localhost" ? "127.0.0.1" : address;
   o.port = static_cast<uint16_t>(port);
-  auto server = apiserver::ApiServer::Start(**log, nullptr, o);
+  auto server = apiserver::ApiServer::Start(**log, publisher->get(), o);
   if (!server.ok()) {
     std::cerr << "korc apiserver: " << server.status().message() << "\n";
     return 1;
   }
   std::cout << "korc apiserver: serving http://" << o.address << ":" << (*server)->port()
-            << " from " << data_dir << " (log head seq " << (*log)->Head() << ")" << std::endl;
+            << " from " << data_dir << " (log head seq " << (*log)->Head() << "); bus "
+            << (*publisher)->endpoint() << ", catch-up " << (*catch_up)->endpoint() << std::endl;
   int sig = 0;
   sigwait(&stop, &sig);
   std::cout << "korc apiserver: stopping" << std::endl;
   (*server)->Stop();
+  server->reset();
+  catch_up->reset();
+  publisher->reset();
   return 0;
 }
 

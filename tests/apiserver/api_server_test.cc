@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <zmq.hpp>
 
+#include "bus/bus.h"
 #include "storage/event_log.h"
 #include "tests/apiserver/http_client.h"
 
@@ -548,6 +550,41 @@ TEST_F(ApiServerTest, ConcurrentCreatesShareCommits) {
   std::string metrics = Call("GET", "/metrics").body;
   EXPECT_THAT(metrics, HasSubstr("korc_commit_batches_total"));
   EXPECT_THAT(metrics, HasSubstr("verb=\"post\",resource=\"pods\",code=\"201\""));
+}
+
+TEST(ApiServerBusTest, EveryCommittedEventGoesOutOnTheBus) {
+  char tmpl[] = "/tmp/korc-api-bus-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  {
+    auto log = storage::OpenRocksDbEventLog(dir + "/log");
+    ASSERT_TRUE(log.ok());
+    zmq::context_t ctx;
+    auto publisher = bus::MakePublisher(ctx, {"inproc://events"});
+    ASSERT_TRUE(publisher.ok()) << publisher.status().ToString();
+    auto catch_up = bus::StartCatchUpServer(ctx, **log, "inproc://catch-up");
+    ASSERT_TRUE(catch_up.ok());
+    ApiServerOptions o;
+    o.port = 0;
+    auto server = ApiServer::Start(**log, publisher->get(), o);
+    ASSERT_TRUE(server.ok());
+    bus::SubscriberOptions so;
+    so.publisher_endpoint = "inproc://events";
+    so.catch_up_endpoint = "inproc://catch-up";
+    so.topic_prefixes = {"Pod/"};
+    auto sub = bus::Subscribe(ctx, so);
+    ASSERT_TRUE(sub.ok());
+    auto r = Http((*server)->port(), "POST", "/api/v1/namespaces/default/pods", Pod("onbus"));
+    ASSERT_EQ(r.code, 201);
+    auto e = (*sub)->Next(std::chrono::seconds(10));
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    ASSERT_TRUE(e->has_value());
+    EXPECT_EQ((*e)->kind, "Pod");
+    EXPECT_EQ((*e)->name, "onbus");
+    EXPECT_EQ((*e)->seq, (*log)->Head());
+    EXPECT_EQ((*sub)->position(), (*log)->Head());  // the namespaces before it were seen too
+    (*server)->Stop();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
