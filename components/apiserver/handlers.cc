@@ -433,6 +433,35 @@ HttpResponse Handlers::Create(const HttpRequest& req, const Route& r) {
 
 namespace {
 
+// "updated spec, labels": which parts of an object a change touched, for the log's reason.
+std::string UpdateReason(const api::Object& before, const api::Object& after) {
+  std::vector<std::string> parts;
+  std::visit(
+      [&](const auto& b) {
+        using T = std::decay_t<decltype(b)>;
+        const T& a = std::get<T>(after);
+        if constexpr (requires { b.spec; }) {
+          if (!(b.spec == a.spec)) parts.push_back("spec");
+        }
+        if constexpr (requires { b.subsets; }) {
+          if (!(b.subsets == a.subsets)) parts.push_back("subsets");
+        }
+        if constexpr (requires { b.status; }) {
+          if (!(b.status == a.status)) parts.push_back("status");
+        }
+        if (b.metadata.labels != a.metadata.labels) parts.push_back("labels");
+        if (b.metadata.annotations != a.metadata.annotations) parts.push_back("annotations");
+        if (!(b.metadata.owner_references == a.metadata.owner_references)) {
+          parts.push_back("ownerReferences");
+        }
+        if (b.metadata.finalizers != a.metadata.finalizers) parts.push_back("finalizers");
+      },
+      before);
+  std::string out = "updated";
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? ", " : " ") + parts[i];
+  return out;
+}
+
 // Decides an update of the object at (kind, ns, name) to `incoming` (already decoded as
 // that kind): precondition on resourceVersion, status kept apart, server fields carried
 // over, then defaulting and validation of the result.
@@ -481,8 +510,8 @@ Result<std::vector<Change>> DecideUpdate(BatchView& view, const KindInfo& kind,
   api::Object unchanged = *cur;
   api::Meta(unchanged).resource_version = rm.resource_version;
   if (EncodeJson(unchanged) == EncodeJson(result)) return std::vector<Change>{};  // no-op
-  return std::vector<Change>{
-      {EventType::kModified, std::move(result), status_only ? "status updated" : "updated"}};
+  std::string reason = UpdateReason(*cur, result);  // before `result` is moved from
+  return std::vector<Change>{{EventType::kModified, std::move(result), std::move(reason)}};
 }
 
 }  // namespace
@@ -773,7 +802,13 @@ HttpResponse Handlers::Scale(const HttpRequest& req, const Route& r) {
         api::Object next = *cur;
         std::get<api::ReplicationController>(next).spec.replicas = static_cast<int32_t>(replicas);
         api::Meta(next).resource_version = type ? "" : rv;
-        return DecideUpdate(view, kind, r.ns, r.name, std::move(next), false, &causes);
+        KORC_ASSIGN_OR_RETURN(
+            auto changes, DecideUpdate(view, kind, r.ns, r.name, std::move(next), false, &causes));
+        if (!changes.empty()) {
+          changes[0].reason = "scaled from " + std::to_string(rc.spec.replicas.value_or(1)) +
+                              " to " + std::to_string(replicas) + " replicas";
+        }
+        return changes;
       },
       Actor(req));
   if (!committed.ok())

@@ -248,6 +248,8 @@ TEST_F(ApiServerTest, UpdatePatchAndGeneration) {
   auto merge = Call("PATCH", "/api/v1/namespaces/default/replicationcontrollers/mysql",
                     R"({"metadata":{"labels":{"tier":"db"}}})", "application/merge-patch+json");
   ASSERT_EQ(merge.code, 200) << merge.body;
+  EXPECT_THAT(Call("GET", "/korc/v1/log?since=" + std::to_string(Head() - 1)).body,
+              HasSubstr("\"reason\":\"updated labels\""));
   auto m = json::parse(merge.body);
   EXPECT_EQ(m["metadata"]["labels"]["tier"], "db");
   EXPECT_EQ(m["metadata"]["generation"], 2);  // metadata changes do not bump generation
@@ -304,6 +306,8 @@ TEST_F(ApiServerTest, ScaleSubresource) {
                 R"({"spec":{"replicas":3}})", "application/merge-patch+json");
   ASSERT_EQ(p.code, 200) << p.body;
   EXPECT_EQ(json::parse(p.body)["spec"]["replicas"], 3);
+  auto log = Call("GET", "/korc/v1/log?since=" + std::to_string(Head() - 1));
+  EXPECT_THAT(log.body, HasSubstr("\"reason\":\"scaled from 1 to 3 replicas\""));
   auto put = Call(
       "PUT", "/api/v1/namespaces/default/replicationcontrollers/mysql/scale",
       R"({"kind":"Scale","apiVersion":"autoscaling/v1","metadata":{"name":"mysql"},"spec":{"replicas":4}})",
