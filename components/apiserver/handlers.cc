@@ -978,7 +978,9 @@ void Handlers::Watch(const HttpRequest& req, const std::function<void(const Http
   auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
   auto next_bookmark = Clock::now() + std::chrono::seconds(10);
   uint64_t last_seq = floor;
-  while (!stopping.load()) {
+  // The deadline is checked every turn, not only when idle: a busy cluster must not keep a
+  // watch open past its timeoutSeconds.
+  while (!stopping.load() && Clock::now() < deadline) {
     auto wake = std::min(deadline, bookmarks ? next_bookmark : deadline);
     wake = std::min(wake, Clock::now() + std::chrono::milliseconds(500));  // notice `stopping`
     WatchEventPtr ev;

@@ -430,6 +430,22 @@ TEST_F(ApiServerTest, WatchFromZeroSendsStateThenFollows) {
   EXPECT_EQ(lines[2]["object"]["metadata"]["name"], "a");
 }
 
+TEST_F(ApiServerTest, WatchEndsAtItsTimeoutEvenWhileBusy) {
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; !done.load() && i < 20000; ++i) {
+      Http(port_, "POST", "/api/v1/namespaces/default/pods", Pod("busy-" + std::to_string(i)));
+    }
+  });
+  auto started = std::chrono::steady_clock::now();
+  auto stream = Call("GET", "/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=1");
+  auto took = std::chrono::steady_clock::now() - started;
+  done = true;
+  writer.join();
+  EXPECT_EQ(stream.code, 200);
+  EXPECT_LT(took, std::chrono::seconds(10)) << "the watch outlived its timeoutSeconds";
+}
+
 TEST_F(ApiServerTest, WatchFromAResourceVersionReplaysHistoryExclusive) {
   auto a = json::parse(Call("POST", "/api/v1/namespaces/default/pods", Pod("a")).body);
   std::string rv = a["metadata"]["resourceVersion"];
