@@ -38,20 +38,8 @@ int Delete(const Args& args) {
       "selector,l", po::value(&selector), "label selector")(
       "cascade", po::value(&cascade)->default_value("background"),
       "background, foreground or orphan")("args", po::value(&positional)->composing(), "");
-  po::positional_options_description pos;
-  pos.add("args", -1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "korc delete: " << e.what() << "\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
+  if (auto code = ParseFlags("delete", args, opts, vm)) return *code;
   std::string policy = cascade == "background"   ? "Background"
                        : cascade == "foreground" ? "Foreground"
                        : cascade == "orphan"     ? "Orphan"
@@ -144,20 +132,8 @@ int Scale(const Args& args) {
       "namespace,n", po::value(&ns)->default_value("default"), "the namespace")(
       "replicas", po::value(&replicas), "the new replica count")(
       "args", po::value(&positional)->composing(), "");
-  po::positional_options_description pos;
-  pos.add("args", -1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "korc scale: " << e.what() << "\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
+  if (auto code = ParseFlags("scale", args, opts, vm)) return *code;
   const KindInfo* k = positional.empty() ? nullptr : FindResource(positional[0]);
   if (positional.size() != 2 || !k || k->kind != "ReplicationController") {
     std::cerr << "korc scale: usage: korc scale rc NAME --replicas N\n";

@@ -10,14 +10,17 @@
 
 namespace korc::cli {
 
-// Parses `args` into `vm`. Returns the exit code to stop with — 0 after printing --help,
-// 2 after a usage error naming the verb — or nullopt to go on.
+// Parses `args` into `vm`; words that are not flags go to the option "args" when `opts`
+// declares one. Returns the exit code to stop with — 0 after printing --help, 2 after a
+// usage error naming the verb — or nullopt to go on.
 inline std::optional<int> ParseFlags(std::string_view verb, const Args& args,
                                      const boost::program_options::options_description& opts,
                                      boost::program_options::variables_map& vm) {
   namespace po = boost::program_options;
   try {
-    po::store(po::command_line_parser(args).options(opts).run(), vm);
+    po::positional_options_description positional;
+    if (opts.find_nothrow("args", false)) positional.add("args", -1);
+    po::store(po::command_line_parser(args).options(opts).positional(positional).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
     std::cerr << "korc " << verb << ": " << e.what() << " (see korc " << verb << " --help)\n";

@@ -64,20 +64,8 @@ int Get(const Args& args) {
       "output,o", po::value(&output)->default_value(""), "wide, json, yaml or name")(
       "watch,w", "after listing, print each change")("args", po::value(&positional)->composing(),
                                                      "KIND [NAME]");
-  po::positional_options_description pos;
-  pos.add("args", -1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "korc get: " << e.what() << " (see korc get --help)\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
+  if (auto code = ParseFlags("get", args, opts, vm)) return *code;
   if (positional.empty() || positional.size() > 2) {
     std::cerr << "korc get: say what to get: korc get pods, korc get rc mysql\n";
     return 2;

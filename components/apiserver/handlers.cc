@@ -214,6 +214,17 @@ HttpResponse Handlers::Handle(const HttpRequest& req) {
   return res;
 }
 
+EntryPtr Handlers::Current(const Committed& c, const KindInfo& kind, const std::string& ns,
+                           const std::string& name) const {
+  if (c.entry) return c.entry;
+  EntryPtr e = store_.Get(kind.kind, ns, name);
+  if (e) return e;
+  // Deleted since (a concurrent request won): answer with an empty object of the kind.
+  auto empty = std::make_shared<Entry>();
+  empty->json = "{\"kind\":\"" + std::string(kind.kind) + "\",\"apiVersion\":\"v1\"}";
+  return empty;
+}
+
 Result<Committed> Handlers::Submit(const HttpRequest& req, Sequencer::Decide decide,
                                    std::string actor) {
   std::string dry = req.Query("dryRun");
@@ -538,8 +549,7 @@ HttpResponse Handlers::Update(const HttpRequest& req, const Route& r) {
   if (!committed.ok()) {
     return ErrorResponse(committed.status(), r.kind->resource, r.name, r.kind->kind, causes);
   }
-  EntryPtr e = committed->entry ? committed->entry : store_.Get(kind.kind, r.ns, r.name);
-  res.body = e ? e->json : "{}";
+  res.body = Current(*committed, kind, r.ns, r.name)->json;
   return res;
 }
 
@@ -575,8 +585,7 @@ HttpResponse Handlers::Patch(const HttpRequest& req, const Route& r) {
   if (!committed.ok()) {
     return ErrorResponse(committed.status(), r.kind->resource, r.name, r.kind->kind, causes);
   }
-  EntryPtr e = committed->entry ? committed->entry : store_.Get(kind.kind, r.ns, r.name);
-  res.body = e ? e->json : "{}";
+  res.body = Current(*committed, kind, r.ns, r.name)->json;
   return res;
 }
 
@@ -701,12 +710,9 @@ HttpResponse Handlers::Delete(const HttpRequest& req, const Route& r) {
       with_dry_run, [&](BatchView& view) { return DecideDelete(view, kind, r.ns, r.name, *opts); },
       Actor(req));
   if (!committed.ok()) return ErrorResponse(committed.status(), kind.resource, r.name);
-  EntryPtr e = committed->entry ? committed->entry : store_.Get(kind.kind, r.ns, r.name);
+  EntryPtr e = Current(*committed, kind, r.ns, r.name);
   // Pods answer with the Pod (terminating, or its last state); other kinds with a Status.
-  if (kind.kind == "Pod" && e) return Json(200, e->json);
-  if (!e)
-    return Json(
-        200, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Success\"}");
+  if (kind.kind == "Pod") return Json(200, e->json);
   return Json(200, SuccessStatus(kind, api::Meta(e->object)));
 }
 
@@ -813,7 +819,7 @@ HttpResponse Handlers::Scale(const HttpRequest& req, const Route& r) {
       Actor(req));
   if (!committed.ok())
     return ErrorResponse(committed.status(), kind.resource, r.name, "Scale", causes);
-  EntryPtr e = committed->entry ? committed->entry : store_.Get(kind.kind, r.ns, r.name);
+  EntryPtr e = Current(*committed, kind, r.ns, r.name);
   return Json(200, ScaleJson(std::get<api::ReplicationController>(e->object)));
 }
 

@@ -56,6 +56,10 @@ class Handlers {
   };
   static Route ParseRoute(std::string_view path);
   HttpResponse Dispatch(const HttpRequest& req, const Route& r);
+  // The object a write answers with: what it committed, or — when it changed nothing —
+  // the current state.
+  EntryPtr Current(const Committed& c, const KindInfo& kind, const std::string& ns,
+                   const std::string& name) const;
   // Submits to the sequencer, or only decides when the request asks for dryRun=All.
   Result<Committed> Submit(const HttpRequest& req, Sequencer::Decide decide, std::string actor);
   HttpResponse Get(const HttpRequest& req, const Route& r);
