@@ -39,6 +39,13 @@ const KindInfo* FindResource(std::string_view name);
 // The kind of an object.
 const KindInfo& KindOf(const api::Object& object);
 
+// The kind name of an object type: KindName<api::Pod>() == "Pod".
+template <class T>
+std::string_view KindName() {
+  static const std::string_view kind = KindOf(api::Object(std::in_place_type<T>)).kind;
+  return kind;
+}
+
 // A default-constructed object of the kind at `info.variant_index`.
 api::Object NewObject(const KindInfo& info);
 

@@ -1,0 +1,121 @@
+#include "components/reactor/reducer.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "core/codec.h"
+
+namespace korc::reactor {
+
+bool View::Keeps(std::string_view kind) const {
+  return kinds_.empty() || std::find(kinds_.begin(), kinds_.end(), kind) != kinds_.end();
+}
+
+Status View::Apply(const Event& e) {
+  Advance(e.seq);
+  if (!Keeps(e.kind)) return Status::Ok();
+  std::string key = ObjectKey(e.kind, e.ns, e.name);
+  if (e.type == EventType::kDeleted) {
+    items_.erase(key);
+    return Status::Ok();
+  }
+  auto object = DecodeJson(e.object);
+  if (!object.ok()) {
+    return Status::Corruption("event " + std::to_string(e.seq) + " (" + key +
+                              "): " + object.status().message());
+  }
+  ViewItem& item = items_[std::move(key)];
+  item.object = std::move(object->object);
+  item.seq = e.seq;
+  item.time_ns = e.time_ns;
+  return Status::Ok();
+}
+
+const ViewItem* View::Find(std::string_view kind, std::string_view ns,
+                           std::string_view name) const {
+  auto it = items_.find(ObjectKey(kind, ns, name));
+  return it == items_.end() ? nullptr : &it->second;
+}
+
+std::vector<const ViewItem*> View::List(std::string_view kind, std::string_view ns) const {
+  std::string prefix = std::string(kind) + "/";
+  if (!ns.empty()) prefix.append(ns).push_back('/');
+  std::vector<const ViewItem*> out;
+  for (auto it = items_.lower_bound(prefix);
+       it != items_.end() && std::string_view(it->first).starts_with(prefix); ++it) {
+    out.push_back(&it->second);
+  }
+  return out;
+}
+
+std::string_view VerbName(Verb v) {
+  switch (v) {
+    case Verb::kCreate:
+      return "create";
+    case Verb::kUpdate:
+      return "update";
+    case Verb::kUpdateStatus:
+      return "status";
+    case Verb::kPatch:
+      return "patch";
+    case Verb::kDelete:
+      return "delete";
+    case Verb::kBind:
+      return "bind";
+  }
+  return "unknown";
+}
+
+namespace {
+Command ForObject(Verb verb, const api::Object& object, std::string reason) {
+  const api::ObjectMeta& m = api::Meta(object);
+  Command c;
+  c.verb = verb;
+  c.kind = std::string(KindOf(object).kind);
+  c.ns = m.namespace_;
+  c.name = m.name;
+  c.body = EncodeJson(object);
+  c.reason = std::move(reason);
+  return c;
+}
+}  // namespace
+
+Command Command::Create(const api::Object& object, std::string reason) {
+  return ForObject(Verb::kCreate, object, std::move(reason));
+}
+
+Command Command::Update(const api::Object& object, std::string reason) {
+  return ForObject(Verb::kUpdate, object, std::move(reason));
+}
+
+Command Command::UpdateStatus(const api::Object& object, std::string reason) {
+  return ForObject(Verb::kUpdateStatus, object, std::move(reason));
+}
+
+Command Command::Patch(std::string kind, std::string ns, std::string name,
+                       std::string merge_patch, std::string reason) {
+  return Command{Verb::kPatch, std::move(kind), std::move(ns), std::move(name),
+                 std::move(merge_patch), std::move(reason), {}};
+}
+
+Command Command::Delete(std::string kind, std::string ns, std::string name, std::string uid,
+                        std::string reason, std::string propagation) {
+  nlohmann::json opts = nlohmann::json::object();
+  if (!uid.empty()) opts["preconditions"]["uid"] = uid;
+  if (!propagation.empty()) opts["propagationPolicy"] = propagation;
+  std::string body = opts.empty() ? std::string() : opts.dump();
+  return Command{Verb::kDelete, std::move(kind), std::move(ns), std::move(name), std::move(body),
+                 std::move(reason), {}};
+}
+
+Command Command::Bind(std::string ns, std::string pod, std::string node, std::string reason) {
+  nlohmann::json b = {{"apiVersion", "v1"},
+                      {"kind", "Binding"},
+                      {"metadata", {{"name", pod}, {"namespace", ns}}},
+                      {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", node}}}};
+  return Command{Verb::kBind, "Pod", std::move(ns), std::move(pod), b.dump(), std::move(reason),
+                 {}};
+}
+
+}  // namespace korc::reactor
