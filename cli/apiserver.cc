@@ -23,7 +23,7 @@ int ApiServer(const Args& args) {
       "Serves the Kubernetes core/v1 API over the cluster's event log until interrupted, and\n"
       "publishes every committed event on the bus (by default on ipc:// sockets in the data\n"
       "dir). Without TLS or authentication (yet), it listens on loopback only.\n\nFlags");
-  std::string data_dir, address, bus_publish, bus_catch_up;
+  std::string data_dir, address, bus_publish, bus_catch_up, bus_commands;
   int port = 6443;
   opts.add_options()("help,h", "show this help")(
       "data-dir", po::value(&data_dir)->default_value("korc-data"), "the cluster's data folder")(
@@ -32,7 +32,9 @@ int ApiServer(const Args& args) {
       "bus-publish", po::value(&bus_publish),
       "ZeroMQ endpoint for committed events (default ipc://DATA-DIR/bus-events)")(
       "bus-catch-up", po::value(&bus_catch_up),
-      "ZeroMQ endpoint serving history to subscribers (default ipc://DATA-DIR/bus-catch-up)");
+      "ZeroMQ endpoint serving history to subscribers (default ipc://DATA-DIR/bus-catch-up)")(
+      "bus-commands", po::value(&bus_commands),
+      "ZeroMQ endpoint taking components' commands (default ipc://DATA-DIR/bus-commands)");
   po::variables_map vm;
   if (auto code = ParseFlags("apiserver", args, opts, vm)) return *code;
   if (address != "127.0.0.1" && address != "::1" && address != "localhost") {
@@ -59,6 +61,7 @@ int ApiServer(const Args& args) {
   std::string abs = std::filesystem::absolute(data_dir).string();
   if (bus_publish.empty()) bus_publish = "ipc://" + abs + "/bus-events";
   if (bus_catch_up.empty()) bus_catch_up = "ipc://" + abs + "/bus-catch-up";
+  if (bus_commands.empty()) bus_commands = "ipc://" + abs + "/bus-commands";
   zmq::context_t zmq_context;
   bus::PublisherOptions pub_opts;
   pub_opts.endpoint = bus_publish;
@@ -75,6 +78,8 @@ int ApiServer(const Args& args) {
   apiserver::ApiServerOptions o;
   o.address = address == "localhost" ? "127.0.0.1" : address;
   o.port = static_cast<uint16_t>(port);
+  o.bus_context = &zmq_context;
+  o.command_endpoint = bus_commands;
   auto server = apiserver::ApiServer::Start(**log, publisher->get(), o);
   if (!server.ok()) {
     std::cerr << "korc apiserver: " << server.status().message() << "\n";
@@ -82,7 +87,8 @@ int ApiServer(const Args& args) {
   }
   std::cout << "korc apiserver: serving http://" << o.address << ":" << (*server)->port()
             << " from " << data_dir << " (log head seq " << (*log)->Head() << "); bus "
-            << (*publisher)->endpoint() << ", catch-up " << (*catch_up)->endpoint() << std::endl;
+            << (*publisher)->endpoint() << ", catch-up " << (*catch_up)->endpoint() << ", commands "
+            << (*server)->command_endpoint() << std::endl;
   int sig = 0;
   sigwait(&stop, &sig);
   std::cout << "korc apiserver: stopping" << std::endl;

@@ -45,11 +45,12 @@ bool ParseEventType(std::string_view name, EventType* out) {
 //   magic 'E' | version u8 | varint seq | varint zigzag(time) | type u8 |
 //   lp kind | lp ns | lp name | lp uid | lp actor | varint cause | varint basis |
 //   varint zigzag(basis_time) | lp reason | lp object | fixed32le crc32c(all before)
+// Version 2 adds `lp command` between reason and object.
 std::string EncodeEvent(const Event& e) {
   using namespace coding;
   std::string out;
   out.reserve(64 + e.kind.size() + e.ns.size() + e.name.size() + e.uid.size() + e.actor.size() +
-              e.reason.size() + e.object.size());
+              e.reason.size() + e.command.size() + e.object.size());
   out.push_back(kEventMagic);
   out.push_back(static_cast<char>(kEventFormatVersion));
   PutVarint64(&out, e.seq);
@@ -64,6 +65,7 @@ std::string EncodeEvent(const Event& e) {
   PutVarint64(&out, e.basis);
   PutVarint64(&out, ZigZag(e.basis_time_ns));
   PutLengthPrefixed(&out, e.reason);
+  PutLengthPrefixed(&out, e.command);
   PutLengthPrefixed(&out, e.object);
   uint32_t crc = Crc32c(out);
   char buf[4];
@@ -122,7 +124,13 @@ Status DecodeEventInto(std::string_view bytes, Event* out) {
   if (!GetVarint64(&in, &e.cause) || !GetVarint64(&in, &e.basis)) goto bad;
   if (!GetVarint64(&in, &u)) goto bad;
   e.basis_time_ns = UnZigZag(u);
-  if (!str(&e.reason) || !str(&e.object) || !in.empty()) goto bad;
+  if (!str(&e.reason)) goto bad;
+  if (version >= 2) {
+    if (!str(&e.command)) goto bad;
+  } else {
+    e.command.clear();
+  }
+  if (!str(&e.object) || !in.empty()) goto bad;
   return Status::Ok();
 bad:
   return Status::Corruption("event record: truncated or malformed");

@@ -36,13 +36,16 @@ struct Event {
   uint64_t basis = 0;         // seq of the view the decision was made on
   int64_t basis_time_ns = 0;  // the clock reading handed to the reducer
   std::string reason;         // one short human sentence
+  // The id of the component command that made this change ("<reducer>/<cause>/<index>");
+  // empty for a person's request. The log applies a given id once.
+  std::string command;
 
   bool operator==(const Event&) const = default;
 };
 
 // Version of the encoding written by EncodeEvent. Persisted; bump on any format change and
 // keep decoding every older one.
-inline constexpr uint8_t kEventFormatVersion = 1;
+inline constexpr uint8_t kEventFormatVersion = 2;
 
 // Binary encoding: a magic byte, the format version, the fields, and a CRC32C of all that
 // precedes it. Stable across releases.

@@ -60,7 +60,14 @@ class EventLog {
   // Conflict, and nothing is written), together with the `objects` projection updates
   // (ADDED/MODIFIED put the object, DELETED removes it) and the new head, in one synced
   // RocksDB WriteBatch. Returns only once the batch is durable. An empty span is a no-op.
+  // An event with a `command` id also records that id -> its seq in the same batch, so the
+  // id is known exactly when its change is durable.
   virtual Status Append(std::span<const Event> events) = 0;
+
+  // The seq of the first change made by command `id`; 0 when no change carries that id.
+  // This is what makes a component's command, re-sent after a restart or a lost reply,
+  // apply once (DESIGN.md, "Reducers and commands").
+  virtual Result<uint64_t> FindCommand(std::string_view id) const = 0;
 
   // The seq of the last durable event; 0 for an empty log.
   virtual uint64_t Head() const = 0;

@@ -72,6 +72,7 @@ using rocksdb_layout::EventKey;
 using rocksdb_layout::kEventsCf;
 using rocksdb_layout::kMetaCf;
 using rocksdb_layout::kMetaClusterId;
+using rocksdb_layout::kMetaCommandPrefix;
 using rocksdb_layout::kMetaCompactedThrough;
 using rocksdb_layout::kMetaFormatVersion;
 using rocksdb_layout::kMetaHead;
@@ -477,8 +478,15 @@ Status RocksDbEventLog::Append(std::span<const Event> events) {
 
   rocksdb::WriteBatch batch;
   std::string key;
+  std::string_view last_command;
   for (const Event& e : events) {
     batch.Put(events_, EventKey(e.seq), EncodeEvent(e));
+    // One command may make several changes (a delete that cascades); its id maps to the
+    // first, which is the command's answer.
+    if (!e.command.empty() && e.command != last_command) {
+      batch.Put(meta_, kMetaCommandPrefix + e.command, coding::BigEndian64(e.seq));
+      last_command = e.command;
+    }
     key = ObjectKey(e.kind, e.ns, e.name);
     if (e.type == EventType::kDeleted) {
       batch.Delete(objects_, key);
@@ -500,6 +508,15 @@ Status RocksDbEventLog::Append(std::span<const Event> events) {
   }
   head_.store(new_head, std::memory_order_release);
   return Status::Ok();
+}
+
+Result<uint64_t> RocksDbEventLog::FindCommand(std::string_view id) const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), meta_, kMetaCommandPrefix + std::string(id), &value);
+  if (s.IsNotFound()) return uint64_t{0};
+  if (!s.ok()) return FromRocks(s, "event log " + dir_ + ": looking up command " + std::string(id));
+  return DecodeMetaU64(value, "command");
 }
 
 uint64_t RocksDbEventLog::Head() const { return head_.load(std::memory_order_acquire); }

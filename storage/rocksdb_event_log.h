@@ -14,6 +14,8 @@
 //                              "cluster_id"                   -> 32 lowercase hex digits
 //                              "head"                         -> BigEndian64(seq)
 //                              "compacted_through"            -> BigEndian64(seq); absent = 0
+//                              "command/" + command id        -> BigEndian64(seq of its first
+//                                                                change); written with it
 //   column family "snapshots": 'd' BigEndian64(seq) ObjectKey -> ObjectValue
 //                              'm' BigEndian64(seq)           -> varint64(object count)
 //
@@ -52,6 +54,7 @@ inline constexpr char kMetaFormatVersion[] = "format_version";
 inline constexpr char kMetaClusterId[] = "cluster_id";
 inline constexpr char kMetaHead[] = "head";
 inline constexpr char kMetaCompactedThrough[] = "compacted_through";
+inline constexpr char kMetaCommandPrefix[] = "command/";
 
 inline constexpr char kSnapshotDataTag = 'd';
 inline constexpr char kSnapshotMarkerTag = 'm';
@@ -91,6 +94,7 @@ class RocksDbEventLog final : public EventLog {
   RocksDbEventLog& operator=(const RocksDbEventLog&) = delete;
 
   Status Append(std::span<const Event> events) override;
+  Result<uint64_t> FindCommand(std::string_view id) const override;
   uint64_t Head() const override;
   std::string ClusterId() const override;
   uint64_t FirstAvailable() const override;

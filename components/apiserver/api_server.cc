@@ -15,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bus/command.h"
 #include "components/apiserver/handlers.h"
 #include "components/apiserver/store.h"
 
@@ -55,14 +56,24 @@ class ApiServerImpl : public ApiServer {
     }
     port_ = acceptor_.local_endpoint().port();
     KORC_RETURN_IF_ERROR(handlers_.EnsureNamespaces(options_.initial_namespaces));
+    if (options_.bus_context && !options_.command_endpoint.empty()) {
+      KORC_ASSIGN_OR_RETURN(commands_,
+                            bus::StartCommandServer(
+                                *options_.bus_context, options_.command_endpoint,
+                                [this](const bus::CommandRequest& c) { return ServeCommand(c); }));
+    }
     accept_thread_ = std::thread([this] { AcceptLoop(); });
     return Status::Ok();
   }
 
   uint16_t port() const override { return port_; }
+  std::string command_endpoint() const override {
+    return commands_ ? commands_->endpoint() : std::string();
+  }
 
   void Stop() override {
     if (stopping_.exchange(true)) return;
+    commands_.reset();  // waits for commands being handled
     beast::error_code ec;
     // shutdown() on a listening socket wakes a thread blocked in accept() (Linux); close()
     // alone would not.
@@ -91,6 +102,26 @@ class ApiServerImpl : public ApiServer {
     std::thread thread;
     std::atomic<bool> done{false};
   };
+
+  // A component's command: the same handlers as an HTTP request, with its provenance.
+  bus::CommandReply ServeCommand(const bus::CommandRequest& c) {
+    HttpRequest r;
+    r.method = c.method;
+    ParseTarget(c.path, &r.path, &r.query);
+    r.content_type = c.content_type;
+    r.body = c.body;
+    r.user_agent = c.actor;
+    r.provenance = {c.actor, c.cause, c.basis, c.basis_time_ns, c.id, c.reason};
+    HttpResponse out;
+    if (Handlers::IsWatch(r)) {
+      out = ErrorResponse(Status::BadRequest("watches are not commands: subscribe to the bus"));
+    } else if (r.body.size() > options_.max_body_bytes) {
+      out = ErrorResponse(Status(Code::kTooLarge, "the command body is too large"));
+    } else {
+      out = handlers_.Handle(r);
+    }
+    return bus::CommandReply{c.tag, out.code, std::move(out.body)};
+  }
 
   void AcceptLoop() {
     while (!stopping_.load()) {
@@ -237,6 +268,7 @@ class ApiServerImpl : public ApiServer {
   WatchHub hub_;
   Sequencer sequencer_;
   Handlers handlers_;
+  std::unique_ptr<bus::CommandServer> commands_;
 
   net::io_context io_;
   tcp::acceptor acceptor_;

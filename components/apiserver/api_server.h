@@ -18,6 +18,10 @@
 #include "core/status.h"
 #include "storage/event_log.h"
 
+namespace zmq {
+class context_t;
+}
+
 namespace korc::bus {
 class Publisher;
 }
@@ -31,6 +35,10 @@ struct ApiServerOptions {
   // Namespaces that exist from the start, as in Kubernetes.
   std::vector<std::string> initial_namespaces = {"default", "kube-system", "kube-node-lease",
                                                  "kube-public"};
+  // The bus command channel (bus/command.h) for components, served when both are set. Its
+  // commands take the same path through the handlers as HTTP requests.
+  zmq::context_t* bus_context = nullptr;
+  std::string command_endpoint;
 };
 
 class ApiServer {
@@ -42,6 +50,8 @@ class ApiServer {
 
   // The bound port (useful with port 0).
   virtual uint16_t port() const = 0;
+  // The command channel's bound endpoint; empty when it is not served.
+  virtual std::string command_endpoint() const = 0;
   // Stops accepting, ends open watches and connections, and joins every thread.
   virtual void Stop() = 0;
 };

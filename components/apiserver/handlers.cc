@@ -42,6 +42,7 @@ std::string Lower(std::string_view s) {
 // client says of itself: a component's declared identity (?korcActor=), else "anonymous"
 // with the client's product ("anonymous (kubectl/v1.29.14)").
 std::string Actor(const HttpRequest& req) {
+  if (!req.provenance.actor.empty()) return req.provenance.actor;
   if (auto a = req.Query("korcActor"); !a.empty()) return a;
   std::string ua = req.user_agent.substr(0, req.user_agent.find(' '));
   return ua.empty() ? "anonymous" : "anonymous (" + ua + ")";
@@ -225,10 +226,13 @@ EntryPtr Handlers::Current(const Committed& c, const KindInfo& kind, const std::
   return empty;
 }
 
-Result<Committed> Handlers::Submit(const HttpRequest& req, Sequencer::Decide decide,
-                                   std::string actor) {
+Result<Committed> Handlers::Submit(const HttpRequest& req, Sequencer::Decide decide) {
   std::string dry = req.Query("dryRun");
-  if (dry.empty()) return sequencer_.Submit(std::move(decide), std::move(actor));
+  if (dry.empty()) {
+    Provenance p = req.provenance;
+    p.actor = Actor(req);
+    return sequencer_.Submit(std::move(decide), std::move(p));
+  }
   if (dry != "All") {
     return Status::BadRequest("dryRun: Unsupported value: \"" + dry +
                               "\": supported values: \"All\"");
@@ -408,8 +412,7 @@ HttpResponse Handlers::Create(const HttpRequest& req, const Route& r) {
   std::string name = api::Meta(*obj).name;
   const KindInfo& kind = *r.kind;
   auto committed = Submit(
-      req,
-      [&, object = std::move(obj).value()](BatchView& view) -> Result<std::vector<Change>> {
+      req, [&, object = std::move(obj).value()](BatchView& view) -> Result<std::vector<Change>> {
         api::Object o = object;
         api::ObjectMeta& m = api::Meta(o);
         if (kind.namespaced) {
@@ -432,13 +435,12 @@ HttpResponse Handlers::Create(const HttpRequest& req, const Route& r) {
         }
         return Status::AlreadyExists(std::string(kind.resource) + " \"" + m.name +
                                      "\" already exists");
-      },
-      Actor(req));
+      });
   if (!committed.ok()) {
     return ErrorResponse(committed.status(), r.kind->resource, name);
   }
-  res.code = 201;
-  res.body = committed->entry->json;
+  res.code = committed->duplicate ? 200 : 201;
+  res.body = Current(*committed, kind, r.ns, name)->json;
   return res;
 }
 
@@ -540,12 +542,9 @@ HttpResponse Handlers::Update(const HttpRequest& req, const Route& r) {
   FieldErrors causes;
   const KindInfo& kind = *r.kind;
   bool status_only = r.sub == "status";
-  auto committed = Submit(
-      req,
-      [&, object = std::move(decoded->object)](BatchView& view) {
-        return DecideUpdate(view, kind, r.ns, r.name, object, status_only, &causes);
-      },
-      Actor(req));
+  auto committed = Submit(req, [&, object = std::move(decoded->object)](BatchView& view) {
+    return DecideUpdate(view, kind, r.ns, r.name, object, status_only, &causes);
+  });
   if (!committed.ok()) {
     return ErrorResponse(committed.status(), r.kind->resource, r.name, r.kind->kind, causes);
   }
@@ -567,21 +566,18 @@ HttpResponse Handlers::Patch(const HttpRequest& req, const Route& r) {
   const KindInfo& kind = *r.kind;
   bool status_only = r.sub == "status";
   FieldValidation policy = ValidationOf(req);
-  auto committed = Submit(
-      req,
-      [&](BatchView& view) -> Result<std::vector<Change>> {
-        const api::Object* cur = view.Get(kind.kind, r.ns, r.name);
-        if (!cur) return Status::NotFound(NotFoundMessage(kind, r.name));
-        KORC_ASSIGN_OR_RETURN(std::string patched,
-                              ApplyPatch(kind.kind, EncodeJson(*cur), req.body, *type));
-        HttpRequest as_put;
-        as_put.body = std::move(patched);
-        KORC_ASSIGN_OR_RETURN(Decoded d, DecodeBody(as_put, kind));
-        KORC_RETURN_IF_ERROR(CheckUnknownFields(d.unknown_fields, policy, &res.warnings));
-        // A patch carries the current resourceVersion unless it set one itself.
-        return DecideUpdate(view, kind, r.ns, r.name, std::move(d.object), status_only, &causes);
-      },
-      Actor(req));
+  auto committed = Submit(req, [&](BatchView& view) -> Result<std::vector<Change>> {
+    const api::Object* cur = view.Get(kind.kind, r.ns, r.name);
+    if (!cur) return Status::NotFound(NotFoundMessage(kind, r.name));
+    KORC_ASSIGN_OR_RETURN(std::string patched,
+                          ApplyPatch(kind.kind, EncodeJson(*cur), req.body, *type));
+    HttpRequest as_put;
+    as_put.body = std::move(patched);
+    KORC_ASSIGN_OR_RETURN(Decoded d, DecodeBody(as_put, kind));
+    KORC_RETURN_IF_ERROR(CheckUnknownFields(d.unknown_fields, policy, &res.warnings));
+    // A patch carries the current resourceVersion unless it set one itself.
+    return DecideUpdate(view, kind, r.ns, r.name, std::move(d.object), status_only, &causes);
+  });
   if (!committed.ok()) {
     return ErrorResponse(committed.status(), r.kind->resource, r.name, r.kind->kind, causes);
   }
@@ -707,8 +703,7 @@ HttpResponse Handlers::Delete(const HttpRequest& req, const Route& r) {
   HttpRequest with_dry_run = req;
   if (opts->dry_run) with_dry_run.query["dryRun"] = "All";
   auto committed = Submit(
-      with_dry_run, [&](BatchView& view) { return DecideDelete(view, kind, r.ns, r.name, *opts); },
-      Actor(req));
+      with_dry_run, [&](BatchView& view) { return DecideDelete(view, kind, r.ns, r.name, *opts); });
   if (!committed.ok()) return ErrorResponse(committed.status(), kind.resource, r.name);
   EntryPtr e = Current(*committed, kind, r.ns, r.name);
   // Pods answer with the Pod (terminating, or its last state); other kinds with a Status.
@@ -727,9 +722,9 @@ HttpResponse Handlers::DeleteCollection(const HttpRequest& req, const Route& r) 
   for (auto& e : items) {
     if (!MatchesSelectors(e->object, sel->labels, sel->fields)) continue;
     const api::ObjectMeta& m = api::Meta(e->object);
-    auto c = Submit(
-        req, [&](BatchView& view) { return DecideDelete(view, kind, m.namespace_, m.name, *opts); },
-        Actor(req));
+    auto c = Submit(req, [&](BatchView& view) {
+      return DecideDelete(view, kind, m.namespace_, m.name, *opts);
+    });
     if (c.ok() && c->entry) deleted.push_back(c->entry);
   }
   return Json(200, ListJson(kind, deleted, store_.head()));
@@ -776,47 +771,43 @@ HttpResponse Handlers::Scale(const HttpRequest& req, const Route& r) {
     }
   }
   FieldErrors causes;
-  auto committed = Submit(
-      req,
-      [&](BatchView& view) -> Result<std::vector<Change>> {
-        const api::Object* cur = view.Get(kind.kind, r.ns, r.name);
-        if (!cur) return Status::NotFound(NotFoundMessage(kind, r.name));
-        const auto& rc = std::get<api::ReplicationController>(*cur);
-        std::string scale_json = req.body;
-        if (type) {
-          KORC_ASSIGN_OR_RETURN(scale_json, ApplyPatch("Scale", ScaleJson(rc), req.body, *type));
-        }
-        auto j = nlohmann::json::parse(scale_json, nullptr, false);
-        if (j.is_discarded() || !j.is_object())
-          return Status::BadRequest("the Scale body is not a JSON object");
-        if (!j.contains("spec") || !j["spec"].contains("replicas") ||
-            !j["spec"]["replicas"].is_number_integer()) {
-          return Status::BadRequest("a Scale needs spec.replicas as an integer");
-        }
-        int64_t replicas = j["spec"]["replicas"].get<int64_t>();
-        if (replicas < 0 || replicas > INT32_MAX) {
-          causes = {{FieldErrorType::kInvalid, "spec.replicas", std::to_string(replicas),
-                     "must be greater than or equal to 0"}};
-          return InvalidStatus("Scale", r.name, causes);
-        }
-        std::string rv;
-        if (j.contains("metadata") && j["metadata"].is_object() &&
-            j["metadata"].contains("resourceVersion") &&
-            j["metadata"]["resourceVersion"].is_string()) {
-          rv = j["metadata"]["resourceVersion"];
-        }
-        api::Object next = *cur;
-        std::get<api::ReplicationController>(next).spec.replicas = static_cast<int32_t>(replicas);
-        api::Meta(next).resource_version = type ? "" : rv;
-        KORC_ASSIGN_OR_RETURN(
-            auto changes, DecideUpdate(view, kind, r.ns, r.name, std::move(next), false, &causes));
-        if (!changes.empty()) {
-          changes[0].reason = "scaled from " + std::to_string(rc.spec.replicas.value_or(1)) +
-                              " to " + std::to_string(replicas) + " replicas";
-        }
-        return changes;
-      },
-      Actor(req));
+  auto committed = Submit(req, [&](BatchView& view) -> Result<std::vector<Change>> {
+    const api::Object* cur = view.Get(kind.kind, r.ns, r.name);
+    if (!cur) return Status::NotFound(NotFoundMessage(kind, r.name));
+    const auto& rc = std::get<api::ReplicationController>(*cur);
+    std::string scale_json = req.body;
+    if (type) {
+      KORC_ASSIGN_OR_RETURN(scale_json, ApplyPatch("Scale", ScaleJson(rc), req.body, *type));
+    }
+    auto j = nlohmann::json::parse(scale_json, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+      return Status::BadRequest("the Scale body is not a JSON object");
+    if (!j.contains("spec") || !j["spec"].contains("replicas") ||
+        !j["spec"]["replicas"].is_number_integer()) {
+      return Status::BadRequest("a Scale needs spec.replicas as an integer");
+    }
+    int64_t replicas = j["spec"]["replicas"].get<int64_t>();
+    if (replicas < 0 || replicas > INT32_MAX) {
+      causes = {{FieldErrorType::kInvalid, "spec.replicas", std::to_string(replicas),
+                 "must be greater than or equal to 0"}};
+      return InvalidStatus("Scale", r.name, causes);
+    }
+    std::string rv;
+    if (j.contains("metadata") && j["metadata"].is_object() &&
+        j["metadata"].contains("resourceVersion") && j["metadata"]["resourceVersion"].is_string()) {
+      rv = j["metadata"]["resourceVersion"];
+    }
+    api::Object next = *cur;
+    std::get<api::ReplicationController>(next).spec.replicas = static_cast<int32_t>(replicas);
+    api::Meta(next).resource_version = type ? "" : rv;
+    KORC_ASSIGN_OR_RETURN(auto changes,
+                          DecideUpdate(view, kind, r.ns, r.name, std::move(next), false, &causes));
+    if (!changes.empty()) {
+      changes[0].reason = "scaled from " + std::to_string(rc.spec.replicas.value_or(1)) + " to " +
+                          std::to_string(replicas) + " replicas";
+    }
+    return changes;
+  });
   if (!committed.ok())
     return ErrorResponse(committed.status(), kind.resource, r.name, "Scale", causes);
   EntryPtr e = Current(*committed, kind, r.ns, r.name);
@@ -837,33 +828,28 @@ HttpResponse Handlers::Bind(const HttpRequest& req, const Route& r) {
     return ErrorResponse(InvalidStatus("Binding", r.name, causes), "bindings", r.name, "Binding",
                          causes);
   }
-  auto committed = Submit(
-      req,
-      [&](BatchView& view) -> Result<std::vector<Change>> {
-        const api::Object* cur = view.Get("Pod", r.ns, r.name);
-        if (!cur) return Status::NotFound(NotFoundMessage(*r.kind, r.name));
-        const auto& pod = std::get<api::Pod>(*cur);
-        if (!pod.spec.node_name.empty()) {
-          return Status::Conflict("Operation cannot be fulfilled on pods/binding \"" + r.name +
-                                  "\": pod " + r.name + " is already assigned to node \"" +
-                                  pod.spec.node_name + "\"");
-        }
-        if (!pod.metadata.deletion_timestamp.empty()) {
-          return Status::Conflict("pod " + r.name +
-                                  " is being deleted, cannot be assigned to a host");
-        }
-        api::Object next = *cur;
-        auto& np = std::get<api::Pod>(next);
-        np.spec.node_name = node;
-        np.metadata.resource_version = std::to_string(view.NextSeq());
-        api::PodCondition scheduled{
-            "PodScheduled", "True", {}, {NowNs() - NowNs() % 1'000'000'000}, "", ""};
-        std::erase_if(np.status.conditions, [](const auto& c) { return c.type == "PodScheduled"; });
-        np.status.conditions.insert(np.status.conditions.begin(), scheduled);
-        return std::vector<Change>{
-            {EventType::kModified, std::move(next), "bound to node " + node}};
-      },
-      Actor(req));
+  auto committed = Submit(req, [&](BatchView& view) -> Result<std::vector<Change>> {
+    const api::Object* cur = view.Get("Pod", r.ns, r.name);
+    if (!cur) return Status::NotFound(NotFoundMessage(*r.kind, r.name));
+    const auto& pod = std::get<api::Pod>(*cur);
+    if (!pod.spec.node_name.empty()) {
+      return Status::Conflict("Operation cannot be fulfilled on pods/binding \"" + r.name +
+                              "\": pod " + r.name + " is already assigned to node \"" +
+                              pod.spec.node_name + "\"");
+    }
+    if (!pod.metadata.deletion_timestamp.empty()) {
+      return Status::Conflict("pod " + r.name + " is being deleted, cannot be assigned to a host");
+    }
+    api::Object next = *cur;
+    auto& np = std::get<api::Pod>(next);
+    np.spec.node_name = node;
+    np.metadata.resource_version = std::to_string(view.NextSeq());
+    api::PodCondition scheduled{
+        "PodScheduled", "True", {}, {NowNs() - NowNs() % 1'000'000'000}, "", ""};
+    std::erase_if(np.status.conditions, [](const auto& c) { return c.type == "PodScheduled"; });
+    np.status.conditions.insert(np.status.conditions.begin(), scheduled);
+    return std::vector<Change>{{EventType::kModified, std::move(next), "bound to node " + node}};
+  });
   if (!committed.ok()) return ErrorResponse(committed.status(), "pods", r.name);
   return Json(201,
               R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","code":201})");
@@ -1123,7 +1109,7 @@ Status Handlers::EnsureNamespaces(const std::vector<std::string>& names) {
           return std::vector<Change>{{EventType::kAdded, std::move(o),
                                       "the API server creates the " + n + " namespace at start"}};
         },
-        "system:apiserver");
+        Provenance{.actor = "system:apiserver"});
     if (!c.ok()) return c.status();
   }
   return Status::Ok();

@@ -60,8 +60,9 @@ class Handlers {
   // the current state.
   EntryPtr Current(const Committed& c, const KindInfo& kind, const std::string& ns,
                    const std::string& name) const;
-  // Submits to the sequencer, or only decides when the request asks for dryRun=All.
-  Result<Committed> Submit(const HttpRequest& req, Sequencer::Decide decide, std::string actor);
+  // Submits to the sequencer with the request's provenance, or only decides when the
+  // request asks for dryRun=All.
+  Result<Committed> Submit(const HttpRequest& req, Sequencer::Decide decide);
   HttpResponse Get(const HttpRequest& req, const Route& r);
   HttpResponse List(const HttpRequest& req, const Route& r);
   HttpResponse Create(const HttpRequest& req, const Route& r);

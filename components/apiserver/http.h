@@ -14,6 +14,18 @@
 
 namespace korc::apiserver {
 
+// Who asked for a change and why, as the log records it (DESIGN.md, "The event record").
+// Requests from people carry none of it (the server fills actor from the client and the
+// decision's basis from its own state); component commands (bus/command.h) carry all of it.
+struct Provenance {
+  std::string actor;
+  uint64_t cause = 0;  // seq of the event that woke the decision
+  uint64_t basis = 0;  // seq of the view it was made on (0: the server's own state)
+  int64_t basis_time_ns = 0;
+  std::string command;  // the command's id: a change is applied once per id
+  std::string reason;   // the component's reason for the change
+};
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string path;    // "/api/v1/namespaces/default/pods" (percent-decoded)
@@ -22,6 +34,7 @@ struct HttpRequest {
   std::string accept;
   std::string user_agent;
   std::string body;
+  Provenance provenance;
 
   // The query value, or "" when absent.
   std::string Query(std::string_view key) const;

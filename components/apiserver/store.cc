@@ -188,8 +188,7 @@ std::vector<const api::Object*> BatchView::List(std::string_view kind, std::stri
 
 struct Sequencer::Request {
   Decide decide;
-  std::string actor;
-  uint64_t cause = 0;
+  Provenance provenance;
   std::promise<Result<Committed>> done;
 };
 
@@ -208,11 +207,11 @@ Sequencer::~Sequencer() {
   thread_.join();
 }
 
-Result<Committed> Sequencer::Submit(Decide decide, std::string actor, uint64_t cause) {
+Result<Committed> Sequencer::Submit(Decide decide, Provenance provenance) {
   auto req = std::make_shared<Request>();
   req->decide = std::move(decide);
-  req->actor = actor.empty() ? options_.actor_default : std::move(actor);
-  req->cause = cause;
+  req->provenance = std::move(provenance);
+  if (req->provenance.actor.empty()) req->provenance.actor = options_.actor_default;
   auto future = req->done.get_future();
   {
     std::lock_guard lock(mu_);
@@ -272,7 +271,24 @@ void Sequencer::Commit(std::vector<std::shared_ptr<Request>>& batch) {
   std::vector<Pending> accepted;
   std::vector<Event> events;
   std::vector<EntryPtr> entries;
+  // Commands of this batch by id, so a copy sent twice is answered like the first. Only
+  // copies that made changes are recorded; a copy of one that changed nothing is decided
+  // on its own.
+  std::map<std::string, size_t, std::less<>> batch_commands;  // id -> index in accepted
+  std::vector<std::pair<std::shared_ptr<Request>, size_t>> repeats;
   for (auto& req : batch) {
+    const Provenance& prov = req->provenance;
+    if (!prov.command.empty()) {
+      if (auto it = batch_commands.find(prov.command); it != batch_commands.end()) {
+        repeats.emplace_back(req, it->second);
+        continue;
+      }
+      Result<uint64_t> seen = log_.FindCommand(prov.command);
+      if (!seen.ok() || *seen != 0) {
+        req->done.set_value(seen.ok() ? AnswerDuplicate(*seen) : Result<Committed>(seen.status()));
+        continue;
+      }
+    }
     uint64_t before = view.next_seq_;
     Result<std::vector<Change>> changes = req->decide(view);
     if (!changes.ok() || changes->empty()) {
@@ -283,6 +299,7 @@ void Sequencer::Commit(std::vector<std::shared_ptr<Request>>& batch) {
       continue;
     }
     Pending p{req, events.size(), changes->size()};
+    if (!prov.reason.empty()) changes->front().reason = prov.reason;
     for (auto& c : *changes) {
       uint64_t seq = view.next_seq_++;
       api::ObjectMeta& m = api::Meta(c.object);
@@ -301,17 +318,20 @@ void Sequencer::Commit(std::vector<std::shared_ptr<Request>>& batch) {
       e.name = m.name;
       e.uid = m.uid;
       e.object = entry->json;
-      e.actor = req->actor;
-      e.cause = req->cause;
-      e.basis = head;
-      e.basis_time_ns = now;
+      e.actor = prov.actor;
+      e.cause = prov.cause;
+      // A component decided on its own view; a person's request is decided here, on ours.
+      e.basis = prov.basis != 0 ? prov.basis : head;
+      e.basis_time_ns = prov.basis != 0 ? prov.basis_time_ns : now;
       e.reason = std::move(c.reason);
+      e.command = prov.command;
       std::string key = ObjectKey(kind.kind, m.namespace_, m.name);
       view.overlay_[key] =
           c.type == EventType::kDeleted ? nullptr : std::make_shared<api::Object>(c.object);
       events.push_back(std::move(e));
       entries.push_back(std::move(entry));
     }
+    if (!prov.command.empty()) batch_commands.emplace(prov.command, accepted.size());
     accepted.push_back(std::move(p));
   }
   if (events.empty()) return;
@@ -320,6 +340,10 @@ void Sequencer::Commit(std::vector<std::shared_ptr<Request>>& batch) {
   if (!st.ok()) {
     for (auto& p : accepted) {
       p.req->done.set_value(
+          Status::Unavailable("could not commit to the event log: " + st.message()));
+    }
+    for (auto& r : repeats) {
+      r.first->done.set_value(
           Status::Unavailable("could not commit to the event log: " + st.message()));
     }
     return;
@@ -345,6 +369,33 @@ void Sequencer::Commit(std::vector<std::shared_ptr<Request>>& batch) {
   for (auto& p : accepted) {
     p.req->done.set_value(Committed{events[p.first].seq, events[p.first].type, entries[p.first]});
   }
+  for (auto& [req, i] : repeats) {
+    const Pending& p = accepted[i];
+    req->done.set_value(
+        Committed{events[p.first].seq, events[p.first].type, entries[p.first], true});
+  }
+}
+
+Result<Committed> Sequencer::AnswerDuplicate(uint64_t seq) const {
+  Result<Committed> answer = Status::Internal("command's change at seq " + std::to_string(seq) +
+                                              " is missing from the log");
+  Status st = log_.ReadEvents(seq, seq, [&](Event& e) {
+    auto decoded = DecodeJson(e.object);
+    if (!decoded.ok()) {
+      answer = decoded.status();
+      return false;
+    }
+    auto entry = std::make_shared<Entry>();
+    entry->seq = e.seq;
+    entry->json = std::move(e.object);
+    entry->object = std::move(decoded->object);
+    answer = Committed{e.seq, e.type, std::move(entry), true};
+    return false;
+  });
+  // History compacted below it: the change happened; answer without the object.
+  if (st.code() == Code::kExpired) return Committed{seq, EventType::kModified, nullptr, true};
+  if (!st.ok()) return st;
+  return answer;
 }
 
 }  // namespace korc::apiserver

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "components/apiserver/http.h"
 #include "core/event.h"
 #include "core/objects.h"
 #include "core/status.h"
@@ -143,6 +144,9 @@ struct Committed {
   uint64_t seq = 0;
   EventType type = EventType::kAdded;
   EntryPtr entry;
+  // The request's command id had already been applied (at `seq`); `entry` is the object as
+  // that change left it, and nothing new was written.
+  bool duplicate = false;
 };
 
 // Thread-safety: Submit from any thread; one internal thread decides and commits.
@@ -160,8 +164,10 @@ class Sequencer {
             Options options);
   ~Sequencer();
 
-  // Blocks until the change is durable (or refused). `actor` and `cause` go into the log.
-  Result<Committed> Submit(Decide decide, std::string actor, uint64_t cause = 0);
+  // Blocks until the change is durable (or refused). The provenance goes into the log. A
+  // request whose provenance.command id the log already holds is not decided again: it is
+  // answered with that earlier change (Committed::duplicate).
+  Result<Committed> Submit(Decide decide, Provenance provenance);
 
   // Runs `decide` against the committed state on the calling thread and answers with what
   // would have been written — validated and stamped, but with no seq — writing nothing
@@ -176,6 +182,8 @@ class Sequencer {
   struct Request;
   void Loop();
   void Commit(std::vector<std::shared_ptr<Request>>& batch);
+  // The answer to a command already applied at `seq`, read back from the log.
+  Result<Committed> AnswerDuplicate(uint64_t seq) const;
 
   storage::EventLog& log_;
   Store& store_;

@@ -12,6 +12,7 @@
 #include <zmq.hpp>
 
 #include "bus/bus.h"
+#include "bus/command.h"
 #include "storage/event_log.h"
 #include "tests/apiserver/http_client.h"
 
@@ -602,6 +603,86 @@ TEST(ApiServerBusTest, EveryCommittedEventGoesOutOnTheBus) {
     EXPECT_EQ((*e)->name, "onbus");
     EXPECT_EQ((*e)->seq, (*log)->Head());
     EXPECT_EQ((*sub)->position(), (*log)->Head());  // the namespaces before it were seen too
+    (*server)->Stop();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// Components' commands take the HTTP handlers' path, record their provenance, and apply once
+// per id — also after a restart of the server.
+TEST(ApiServerCommandTest, CommandsAreAdmittedLikeHttpAndAppliedOnce) {
+  char tmpl[] = "/tmp/korc-api-cmd-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  zmq::context_t ctx;
+  auto send = [&](bus::CommandClient& client, bus::CommandRequest req) {
+    EXPECT_TRUE(client.Send(req).ok());
+    auto reply = client.Receive(std::chrono::seconds(10));
+    EXPECT_TRUE(reply.ok() && reply->has_value());
+    return reply.ok() && reply->has_value() ? **reply : bus::CommandReply{};
+  };
+  bus::CommandRequest create;
+  create.tag = 7;
+  create.id = "system:controller:replication/41/0";
+  create.actor = "system:controller:replication";
+  create.cause = 41;
+  create.basis = 40;
+  create.basis_time_ns = 1'790'000'000'000'000'000;
+  create.reason = "scale up: 1 of 1 replicas missing";
+  create.method = "POST";
+  create.path = "/api/v1/namespaces/default/pods";
+  create.content_type = "application/json";
+  create.body = Pod("from-a-command");
+  for (int run = 0; run < 2; ++run) {  // the second run is a restarted server, same log
+    auto log = storage::OpenRocksDbEventLog(dir + "/log");
+    ASSERT_TRUE(log.ok());
+    ApiServerOptions o;
+    o.port = 0;
+    o.bus_context = &ctx;
+    o.command_endpoint = "inproc://commands-" + std::to_string(run);
+    auto server = ApiServer::Start(**log, nullptr, o);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    auto client = bus::ConnectCommandClient(ctx, (*server)->command_endpoint());
+    ASSERT_TRUE(client.ok());
+
+    const uint64_t head_before = (*log)->Head();
+    bus::CommandReply reply = send(**client, create);
+    EXPECT_EQ(reply.tag, 7u);
+    EXPECT_EQ(reply.code, run == 0 ? 201 : 200) << reply.body;
+    auto pod = json::parse(reply.body);
+    EXPECT_EQ(pod["metadata"]["name"], "from-a-command");
+    uint64_t seq = std::stoull(pod["metadata"]["resourceVersion"].get<std::string>());
+    if (run == 0) {
+      EXPECT_EQ(seq, head_before + 1);
+      Event recorded;
+      ASSERT_TRUE((*log)
+                      ->ReadEvents(seq, seq,
+                                   [&](Event& e) {
+                                     recorded = e;
+                                     return false;
+                                   })
+                      .ok());
+      EXPECT_EQ(recorded.actor, "system:controller:replication");
+      EXPECT_EQ(recorded.cause, 41u);
+      EXPECT_EQ(recorded.basis, 40u);
+      EXPECT_EQ(recorded.basis_time_ns, create.basis_time_ns);
+      EXPECT_EQ(recorded.reason, "scale up: 1 of 1 replicas missing");
+      EXPECT_EQ(recorded.command, create.id);
+      // Sent again (a lost reply): the same answer, nothing new written.
+      bus::CommandReply again = send(**client, create);
+      EXPECT_EQ(again.code, 200);
+      EXPECT_EQ(json::parse(again.body)["metadata"]["resourceVersion"], std::to_string(seq));
+    }
+    EXPECT_EQ((*log)->Head(), head_before + (run == 0 ? 1 : 0));
+
+    // Bad input gets the HTTP API's Status and changes nothing.
+    bus::CommandRequest bad = create;
+    bad.id = "system:controller:replication/41/1";
+    bad.body = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"Bad_Name"}})";
+    bus::CommandReply refused = send(**client, bad);
+    EXPECT_EQ(refused.code, 422);
+    EXPECT_THAT(refused.body, HasSubstr("metadata.name"));
+    EXPECT_EQ(json::parse(refused.body)["kind"], "Status");
+    EXPECT_EQ((*log)->Head(), head_before + (run == 0 ? 1 : 0));
     (*server)->Stop();
   }
   std::filesystem::remove_all(dir);

@@ -22,6 +22,7 @@ Event MakeEvent() {
   e.basis = 123456788;
   e.basis_time_ns = -5;  // any value round-trips, even odd ones
   e.reason = "scale up: 1 of 3 replicas missing";
+  e.command = "system:controller:replication/123456700/0";
   return e;
 }
 
@@ -63,6 +64,25 @@ TEST(EventTest, NewerVersionIsRefusedClearly) {
   auto r = DecodeEvent(bytes);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("newer"), std::string::npos);
+}
+
+// Logs written before command ids existed (format version 1) still read, with no command.
+TEST(EventTest, VersionOneRecordsStillDecode) {
+  Event e = MakeEvent();
+  e.command.clear();
+  std::string v2 = EncodeEvent(e);
+  // Version 1 is version 2 without the (here empty, one zero byte) command field, which sits
+  // just before the object's length prefix.
+  std::string body = v2.substr(0, v2.size() - 4);
+  size_t object_at = body.size() - e.object.size() - 1;
+  ASSERT_EQ(body[object_at - 1], '\0');
+  std::string v1 = body.substr(0, object_at - 1) + body.substr(object_at);
+  v1[1] = 1;
+  uint32_t crc = coding::Crc32c(v1);
+  for (int i = 0; i < 4; ++i) v1.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
+  auto back = DecodeEvent(v1);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, e);
 }
 
 TEST(EventTest, TypeNames) {

@@ -123,6 +123,22 @@ TEST_F(RocksDbEventLogTest, AppendThenGetReturnsObjectAndSeq) {
   EXPECT_EQ(*got, (StoredObject{"Pod", "default", "web-1", 1, e.object}));
 }
 
+// A command id maps to the first change it made, durably, and unknown ids to 0.
+TEST_F(RocksDbEventLogTest, CommandIdsAreFoundAfterReopen) {
+  std::vector<Event> batch = {MakePod(1, EventType::kAdded, "default", "a"),
+                              MakePod(2, EventType::kAdded, "default", "b"),
+                              MakePod(3, EventType::kAdded, "default", "c")};
+  batch[1].command = "system:controller:gc/7/0";
+  batch[2].command = "system:controller:gc/7/0";  // the same command's second change
+  ASSERT_TRUE(log_->Append(batch).ok());
+  Reopen();
+  auto seq = log_->FindCommand("system:controller:gc/7/0");
+  ASSERT_TRUE(seq.ok()) << seq.status().ToString();
+  EXPECT_EQ(*seq, 2u);
+  EXPECT_EQ(*log_->FindCommand("system:controller:gc/7/1"), 0u);
+  EXPECT_EQ(*log_->FindCommand(""), 0u);
+}
+
 TEST_F(RocksDbEventLogTest, GetMissingIsNotFound) {
   auto got = log_->Get("Pod", "default", "nope");
   EXPECT_EQ(got.status().code(), Code::kNotFound);
