@@ -122,6 +122,9 @@ class Subscriber {
   virtual uint64_t position() const = 0;
   // How many times a gap in live events was healed from the log (for metrics and tests).
   virtual uint64_t gaps_healed() const = 0;
+  // The log's head as of the first catch-up reply completed; nullopt before it. An owner
+  // that must not act on a partial history (a controller) waits until position() reaches it.
+  virtual std::optional<uint64_t> initial_head() const = 0;
 };
 
 // Connects (SUB first) and sends the first catch-up request; it does not wait for the

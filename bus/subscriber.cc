@@ -74,6 +74,10 @@ class ZmqSubscriber final : public Subscriber {
   }
 
   uint64_t position() const override { return position_.load(std::memory_order_relaxed); }
+  std::optional<uint64_t> initial_head() const override {
+    int64_t h = initial_head_.load(std::memory_order_relaxed);
+    return h < 0 ? std::nullopt : std::optional<uint64_t>(static_cast<uint64_t>(h));
+  }
   uint64_t gaps_healed() const override { return gaps_healed_.load(std::memory_order_relaxed); }
 
  private:
@@ -197,6 +201,9 @@ class ZmqSubscriber final : public Subscriber {
           return Status::Ok();
         }
         catching_up_ = false;
+        if (initial_head_.load(std::memory_order_relaxed) < 0) {
+          initial_head_.store(static_cast<int64_t>(head), std::memory_order_relaxed);
+        }
         if (healing_gap_ && head < gap_seq_) {
           // Never when both serve the same log: the publisher sends only what was appended.
           healing_gap_ = false;
@@ -280,6 +287,7 @@ class ZmqSubscriber final : public Subscriber {
   std::optional<zmq::socket_t> dealer_;  // open while catching up (reset after a timeout)
 
   std::atomic<uint64_t> position_;  // written only by the owner thread
+  std::atomic<int64_t> initial_head_{-1};  // written only by the owner thread; -1: not yet
   std::atomic<uint64_t> gaps_healed_{0};
 
   bool catching_up_ = true;

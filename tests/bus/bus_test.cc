@@ -157,6 +157,7 @@ TEST_F(BusTest, FromZeroDeliversHistoryThenLiveInOrder) {
   ASSERT_TRUE(CommitPods(50).ok());
   auto sub = MustSubscribe(Options(0));
   ASSERT_NE(sub, nullptr);
+  EXPECT_FALSE(sub->initial_head().has_value());  // nothing heard yet
 
   Delivered history = ReadThrough(*sub, 50);
   ASSERT_TRUE(history.error.ok()) << history.error.ToString();
@@ -173,6 +174,7 @@ TEST_F(BusTest, FromZeroDeliversHistoryThenLiveInOrder) {
   ASSERT_TRUE(more.ok()) << more.status().ToString();
   EXPECT_FALSE(more->has_value());
   EXPECT_EQ(sub->position(), 100u);
+  EXPECT_EQ(sub->initial_head(), std::optional<uint64_t>(50));  // fixed at the first catch-up
 }
 
 TEST_F(BusTest, ResumesAfterGivenSeq) {
