@@ -1,0 +1,422 @@
+#include "components/controllers/node_lifecycle.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "tests/controllers/fold.h"
+
+namespace korc::controllers {
+namespace {
+
+using reactor::Command;
+using reactor::Decision;
+using std::chrono::nanoseconds;
+
+constexpr int64_t kSec = 1'000'000'000;
+constexpr int64_t kT0 = 1'800'000'000 * kSec;  // the last heartbeat, a whole second
+constexpr int64_t kCreated = kT0 - 3600 * kSec;
+
+// ---- small local builders ----
+
+api::Node MakeNode(std::string name = "n1", std::string ready = "True", int64_t heartbeat = kT0,
+                   int64_t transition = kCreated) {
+  api::Node n;
+  n.metadata.name = name;
+  n.metadata.uid = "uid-" + name;
+  n.metadata.resource_version = "1";
+  n.metadata.creation_timestamp.unix_ns = kCreated;
+  n.spec.taints = {{"dedicated", "db", "NoSchedule", {}}};
+  std::string reason = ready == "True" ? "KubeletReady" : "KubeletNotReady";
+  n.status.conditions = {
+      {"MemoryPressure", "False", {heartbeat}, {kCreated}, "KubeletHasSufficientMemory", ""},
+      {"DiskPressure", "False", {heartbeat}, {kCreated}, "KubeletHasNoDiskPressure", ""},
+      {"PIDPressure", "False", {heartbeat}, {kCreated}, "KubeletHasSufficientPID", ""},
+      {"Ready", ready, {heartbeat}, {transition}, reason, "kubelet is posting ready status"},
+  };
+  return n;
+}
+
+// n1 as the controller leaves it when the heartbeat stopped and it noticed at `at`.
+api::Node UnknownNode(int64_t at, bool tainted) {
+  api::Node n = MakeNode();
+  for (api::NodeCondition& c : n.status.conditions) {
+    c.status = "Unknown";
+    c.reason = "NodeStatusUnknown";
+    c.message = "Kubelet stopped posting node status.";
+    c.last_transition_time.unix_ns = at;
+  }
+  if (tainted) n.spec.taints.push_back({std::string(kTaintUnreachable), "", "NoExecute", {at}});
+  return n;
+}
+
+api::Pod MakePod(std::string name, std::string node = "n1", bool ready = true) {
+  api::Pod p;
+  p.metadata.name = name;
+  p.metadata.namespace_ = "default";
+  p.metadata.uid = "uid-" + name;
+  p.metadata.resource_version = "1";
+  api::Container c;
+  c.name = "app";
+  c.image = "busybox";
+  p.spec.containers = {c};
+  p.spec.node_name = std::move(node);
+  p.status.phase = "Running";
+  p.status.pod_ip = "10.1.0.1";
+  p.status.conditions = {{"Initialized", "True", {}, {kCreated}, "", ""},
+                         {"Ready", ready ? "True" : "False", {}, {kCreated}, "", ""}};
+  return p;
+}
+
+api::Pod Tolerating(api::Pod p, std::string key, std::optional<int64_t> seconds,
+                    std::string op = "Exists", std::string effect = "NoExecute") {
+  p.spec.tolerations.push_back({std::move(key), std::move(op), "", std::move(effect), seconds});
+  return p;
+}
+
+api::Pod NotReady(api::Pod p, int64_t at) {
+  p.status.conditions[1].status = "False";
+  p.status.conditions[1].last_transition_time.unix_ns = at;
+  return p;
+}
+
+Command MarkNotReady(const api::Pod& p, int64_t at, std::string why = "unreachable") {
+  return Command::UpdateStatus(
+      NotReady(p, at), "mark pod default/" + p.metadata.name + " not ready: node n1 " + why);
+}
+
+Command Evict(const std::string& pod, std::string how_long, std::string why = "unreachable") {
+  return Command::Delete("Pod", "default", pod, "uid-" + pod,
+                         "evicted: node n1 " + why + " for " + how_long);
+}
+
+class Cluster : public testing::Fold {
+ public:
+  Cluster() : Fold(NodeLifecycleReducer().kinds()) {}
+  void Apply(const Command& c) { Fold::Apply(c, std::string(NodeLifecycleReducer().name())); }
+};
+
+// ---- given these objects at this time, expect these commands ----
+
+struct Case {
+  std::string name;
+  std::vector<api::Object> objects;
+  int64_t now;
+  std::vector<Command> want;
+  std::optional<nanoseconds> requeue_after;
+  std::string reason;
+};
+
+std::vector<Case> Cases() {
+  std::vector<Case> cases;
+  const int64_t kGrace = 40 * kSec;
+  cases.push_back({"FreshHeartbeatRequeuesAtGraceExpiry",
+                   {MakeNode(), MakePod("a")},
+                   kT0 + 10 * kSec,
+                   {},
+                   nanoseconds(30 * kSec),
+                   "node n1: Ready=True, heartbeat 10s ago; next check in 30s"});
+  cases.push_back({"JustBeforeGraceExpiry",
+                   {MakeNode()},
+                   kT0 + kGrace - 1,
+                   {},
+                   nanoseconds(1),
+                   "node n1: Ready=True, heartbeat 39s ago; next check in 1s"});
+  {
+    // The grace period is over: conditions Unknown, pods of n1 not ready (not those of n2,
+    // nor one that is not ready already), eviction five minutes from now.
+    const int64_t now = kT0 + 41 * kSec + 250'000'000;
+    const int64_t now_s = kT0 + 41 * kSec;
+    api::Pod a = MakePod("a"), b = MakePod("b"), c = MakePod("c", "n2");
+    api::Pod d = NotReady(MakePod("d"), kCreated);
+    cases.push_back(
+        {"GraceExpiredMarksUnknownAndPodsNotReady",
+         {MakeNode(), MakeNode("n2", "True", now), a, b, c, d},
+         now,
+         {Command::UpdateStatus(UnknownNode(now_s, false),
+                                "mark node n1 Ready=Unknown: no heartbeat for 41s"),
+          MarkNotReady(a, now_s), MarkNotReady(b, now_s)},
+         nanoseconds(300 * kSec - 250'000'000),
+         "node n1: no heartbeat for 41s, marking Ready=Unknown; 2 pods marked not ready; next "
+         "check in 5m0s"});
+  }
+  {
+    api::Node never = MakeNode();
+    never.status.conditions.clear();
+    const int64_t now = kCreated + kGrace;
+    api::Node want = never;
+    for (std::string type : {"Ready", "MemoryPressure", "DiskPressure", "PIDPressure"}) {
+      want.status.conditions.push_back({type,
+                                        "Unknown",
+                                        {kCreated},
+                                        {now},
+                                        "NodeStatusNeverUpdated",
+                                        "Kubelet never posted node status."});
+    }
+    cases.push_back(
+        {"NeverPostedStatus",
+         {never},
+         now,
+         {Command::UpdateStatus(want, "mark node n1 Ready=Unknown: no heartbeat for 40s")},
+         std::nullopt,  // no pods: nothing is due until something changes
+         "node n1: no heartbeat for 40s, marking Ready=Unknown"});
+  }
+  {
+    // The status write woke the node again: now the spec gets the unreachable taint.
+    const int64_t at = kT0 + 41 * kSec, now = at + 2 * kSec;
+    api::Node untainted = UnknownNode(at, false);
+    api::Node tainted = UnknownNode(at, false);
+    tainted.spec.taints.push_back({std::string(kTaintUnreachable), "", "NoExecute", {now}});
+    cases.push_back(
+        {"UnknownNodeGetsUnreachableTaint",
+         {untainted, NotReady(MakePod("a"), at)},
+         now,
+         {Command::Update(tainted,
+                          "add taint node.kubernetes.io/unreachable:NoExecute on node n1")},
+         nanoseconds(298 * kSec),
+         "node n1: unreachable for 2s; add taint node.kubernetes.io/unreachable:NoExecute; next "
+         "check in 4m58s"});
+  }
+  {
+    const int64_t at = kT0 + 41 * kSec;
+    api::Node node = UnknownNode(at, true);
+    api::Pod plain = NotReady(MakePod("a"), at);
+    api::Pod ten_minutes =
+        Tolerating(NotReady(MakePod("b"), at), "node.kubernetes.io/unreachable", 600);
+    api::Pod forever = Tolerating(NotReady(MakePod("c"), at), "", std::nullopt);
+    api::Pod terminating = NotReady(MakePod("d"), at);
+    terminating.metadata.deletion_timestamp.unix_ns = at + 30 * kSec;
+    // Tolerates other taints only: the default timeout applies.
+    api::Pod other = Tolerating(NotReady(MakePod("e"), at), "node.kubernetes.io/not-ready", 1);
+    other = Tolerating(other, "node.kubernetes.io/unreachable", 1, "Exists", "NoSchedule");
+    std::vector<api::Object> objects = {node, plain, ten_minutes, forever, terminating, other};
+
+    cases.push_back({"WaitsForTheEvictionTimeout",
+                     objects,
+                     at + 300 * kSec - 1,
+                     {},
+                     nanoseconds(1),
+                     "node n1: unreachable for 4m59s; 1 pod tolerating it indefinitely; next "
+                     "check in 1s"});
+    cases.push_back({"EvictsAfterTheEvictionTimeout",
+                     objects,
+                     at + 300 * kSec,
+                     {Evict("a", "5m0s"), Evict("e", "5m0s")},
+                     nanoseconds(300 * kSec),
+                     "node n1: unreachable for 5m0s; 2 pods evicted; 1 pod tolerating it "
+                     "indefinitely; next check in 5m0s"});
+    cases.push_back({"TolerationSecondsWaitThatLong",
+                     objects,
+                     at + 600 * kSec,
+                     {Evict("a", "10m0s"), Evict("b", "10m0s"), Evict("e", "10m0s")},
+                     std::nullopt,
+                     "node n1: unreachable for 10m0s; 3 pods evicted; 1 pod tolerating it "
+                     "indefinitely"});
+  }
+  {
+    // Several matching tolerations: the smallest limit wins; a negative one means now.
+    const int64_t at = kT0 + 41 * kSec;
+    api::Pod two = Tolerating(NotReady(MakePod("a"), at), "node.kubernetes.io/unreachable", 900);
+    two = Tolerating(two, "", 120, "Exists", "");
+    api::Pod negative =
+        Tolerating(NotReady(MakePod("b"), at), "node.kubernetes.io/unreachable", -5, "Equal");
+    cases.push_back({"SmallestTolerationSecondsWins",
+                     {UnknownNode(at, true), two, negative},
+                     at + 60 * kSec,
+                     {Evict("b", "1m0s")},
+                     nanoseconds(60 * kSec),
+                     "node n1: unreachable for 1m0s; 1 pod evicted; next check in 1m0s"});
+  }
+  {
+    // The kubelet is alive but reports NotReady: not-ready taint, pods marked, evicted later;
+    // the grace deadline is the earlier requeue.
+    const int64_t at = kT0 - 20 * kSec, now = kT0 + 5 * kSec;
+    api::Node node = MakeNode("n1", "False", kT0, at);
+    api::Node tainted = node;
+    tainted.spec.taints.push_back({std::string(kTaintNotReady), "", "NoExecute", {now}});
+    api::Pod a = MakePod("a");
+    cases.push_back(
+        {"KubeletReportsNotReady",
+         {node, a},
+         now,
+         {Command::Update(tainted, "add taint node.kubernetes.io/not-ready:NoExecute on node n1"),
+          MarkNotReady(a, now, "not ready")},
+         nanoseconds(35 * kSec),
+         "node n1: Ready=False, heartbeat 5s ago; add taint "
+         "node.kubernetes.io/not-ready:NoExecute; "
+         "1 pod marked not ready; next check in 35s"});
+  }
+  {
+    // The kubelet is back: Ready=True with a fresh heartbeat. Only the controller's taint
+    // goes; the others stay.
+    api::Node back = MakeNode("n1", "True", kT0, kT0);
+    back.spec.taints.push_back({std::string(kTaintUnreachable), "", "NoExecute", {kCreated}});
+    api::Node want = MakeNode("n1", "True", kT0, kT0);
+    cases.push_back({"NodeBackRemovesTheTaint",
+                     {back, NotReady(MakePod("a"), kT0)},
+                     kT0 + kSec,
+                     {Command::Update(
+                         want, "remove taint node.kubernetes.io/unreachable:NoExecute on node n1")},
+                     nanoseconds(39 * kSec),
+                     "node n1: Ready=True, heartbeat 1s ago; remove taint "
+                     "node.kubernetes.io/unreachable:NoExecute; next check in 39s"});
+  }
+  cases.push_back({"NodeGone", {MakePod("a")}, kT0, {}, std::nullopt, "node n1: gone"});
+  return cases;
+}
+
+// Failures name the case, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+class NodeLifecycleTableTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(NodeLifecycleTableTest, ExpectCommands) {
+  const Case& c = GetParam();
+  Cluster cluster;
+  for (const api::Object& o : c.objects) cluster.Put(o);
+  Decision d = NodeLifecycleReducer().Reconcile(cluster.view(), "n1", c.now);
+  ASSERT_EQ(d.commands.size(), c.want.size()) << d.reason;
+  for (size_t i = 0; i < c.want.size(); ++i) {
+    EXPECT_EQ(d.commands[i].body, c.want[i].body) << i;
+    EXPECT_EQ(d.commands[i], c.want[i]) << i;
+  }
+  EXPECT_EQ(d.requeue_after, c.requeue_after);
+  EXPECT_EQ(d.reason, c.reason);
+}
+
+INSTANTIATE_TEST_SUITE_P(NodeLifecycle, NodeLifecycleTableTest, ::testing::ValuesIn(Cases()),
+                         [](const auto& info) { return info.param.name; });
+
+// ---- a node's whole story, following requeue_after ----
+
+TEST(NodeLifecycleReducerTest, HeartbeatStopsPodsEvictedNodeComesBack) {
+  NodeLifecycleReducer r;
+  Cluster cluster;
+  cluster.Put(MakeNode());
+  cluster.Put(MakePod("a"));
+  cluster.Put(Tolerating(MakePod("b"), "node.kubernetes.io/unreachable", 400));
+
+  int64_t now = kT0 + 5 * kSec;
+  Decision d = r.Reconcile(cluster.view(), "n1", now);
+  EXPECT_TRUE(d.commands.empty());
+  ASSERT_EQ(d.requeue_after, nanoseconds(35 * kSec));
+
+  now += d.requeue_after->count();  // the grace period ends
+  d = r.Reconcile(cluster.view(), "n1", now);
+  ASSERT_EQ(d.commands.size(), 3u) << d.reason;  // node status, then both pods not ready
+  EXPECT_EQ(d.commands[0].verb, reactor::Verb::kUpdateStatus);
+  for (const Command& c : d.commands) cluster.Apply(c);
+  EXPECT_EQ(d.requeue_after, nanoseconds(300 * kSec));
+  const int64_t unknown_at = now;
+
+  now += kSec;  // woken by the status write: the taint
+  d = r.Reconcile(cluster.view(), "n1", now);
+  ASSERT_EQ(d.commands.size(), 1u) << d.reason;
+  EXPECT_EQ(d.commands[0].verb, reactor::Verb::kUpdate);
+  cluster.Apply(d.commands[0]);
+  d = r.Reconcile(cluster.view(), "n1", now);
+  EXPECT_TRUE(d.commands.empty()) << d.reason;  // nothing more until the eviction time
+  EXPECT_EQ(d.requeue_after, nanoseconds(299 * kSec));
+
+  now += d.requeue_after->count();
+  d = r.Reconcile(cluster.view(), "n1", now);
+  ASSERT_EQ(d.commands.size(), 1u) << d.reason;
+  EXPECT_EQ(d.commands[0], Evict("a", "5m0s"));
+  cluster.Apply(d.commands[0]);
+  EXPECT_EQ(d.requeue_after, nanoseconds(100 * kSec));  // b tolerates 400 s
+
+  // The kubelet comes back before b's time is up.
+  now += 50 * kSec;
+  api::Node back = std::get<api::Node>(cluster.view().Find("Node", "", "n1")->object);
+  EXPECT_EQ(back.status.conditions[3].last_transition_time.unix_ns, unknown_at);
+  back.status = MakeNode("n1", "True", now, now).status;
+  cluster.Put(back, "system:node:n1");
+  d = r.Reconcile(cluster.view(), "n1", now);
+  ASSERT_EQ(d.commands.size(), 1u) << d.reason;
+  cluster.Apply(d.commands[0]);
+  const api::Node* node = cluster.view().Get<api::Node>("", "n1");
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(node->spec.taints, MakeNode().spec.taints);
+  EXPECT_NE(cluster.view().Get<api::Pod>("default", "b"), nullptr);
+  d = r.Reconcile(cluster.view(), "n1", now);
+  EXPECT_TRUE(d.commands.empty()) << d.reason;
+  EXPECT_EQ(d.requeue_after, nanoseconds(40 * kSec));
+}
+
+TEST(NodeLifecycleReducerTest, OptionsChangeTheDeadlines) {
+  NodeLifecycleReducer r({std::chrono::seconds(10), std::chrono::seconds(30)});
+  Cluster cluster;
+  cluster.Put(MakeNode());
+  EXPECT_EQ(r.Reconcile(cluster.view(), "n1", kT0 + kSec).requeue_after, nanoseconds(9 * kSec));
+  cluster.Put(UnknownNode(kT0 + 10 * kSec, true));
+  cluster.Put(MakePod("a", "n1", false));
+  EXPECT_EQ(r.Reconcile(cluster.view(), "n1", kT0 + 20 * kSec).requeue_after,
+            nanoseconds(20 * kSec));
+  EXPECT_EQ(r.Reconcile(cluster.view(), "n1", kT0 + 40 * kSec).commands,
+            std::vector<Command>{Evict("a", "30s")});
+}
+
+TEST(NodeLifecycleReducerTest, Deterministic) {
+  NodeLifecycleReducer r;
+  std::vector<api::Pod> pods;
+  for (int i = 0; i < 8; ++i) {
+    api::Pod p = MakePod("p" + std::to_string(i));
+    if (i % 3 == 0) p = Tolerating(p, "node.kubernetes.io/unreachable", 30 * i);
+    pods.push_back(p);
+  }
+  Cluster forward, backward;
+  forward.Put(MakeNode());
+  backward.Put(MakeNode());
+  for (const auto& p : pods) forward.Put(p);
+  for (auto it = pods.rbegin(); it != pods.rend(); ++it) backward.Put(*it);
+  for (int64_t now : {kT0, kT0 + 45 * kSec, kT0 + 400 * kSec}) {
+    Decision a = r.Reconcile(forward.view(), "n1", now);
+    Decision b = r.Reconcile(backward.view(), "n1", now);
+    EXPECT_EQ(a.commands, b.commands);
+    EXPECT_EQ(a.requeue_after, b.requeue_after);
+    EXPECT_EQ(a.reason, b.reason);
+    EXPECT_EQ(r.Reconcile(forward.view(), "n1", now).commands, a.commands);
+  }
+}
+
+TEST(NodeLifecycleReducerTest, WakeAndAllKeys) {
+  NodeLifecycleReducer r;
+  Cluster c;
+  std::vector<std::string> keys;
+  r.Wake(c.view(), c.Put(MakeNode("n1")), c.before(), &keys);
+  r.Wake(c.view(), c.Put(MakeNode("n2")), c.before(), &keys);
+  EXPECT_EQ(keys, (std::vector<std::string>{"n1", "n2"}));
+
+  keys.clear();
+  r.Wake(c.view(), c.Put(MakePod("a", "")), c.before(), &keys);  // unscheduled
+  EXPECT_TRUE(keys.empty());
+  r.Wake(c.view(), c.Put(MakePod("a", "n1")), c.before(), &keys);  // bound
+  EXPECT_EQ(keys, std::vector<std::string>{"n1"});
+  keys.clear();
+  r.Wake(c.view(), c.Put(MakePod("a", "n2")), c.before(), &keys);  // moved (not in Kubernetes)
+  EXPECT_EQ(keys, (std::vector<std::string>{"n1", "n2"}));
+  keys.clear();
+  r.Wake(c.view(), c.Remove(MakePod("a", "n2")), c.before(), &keys);
+  EXPECT_EQ(keys, std::vector<std::string>{"n2"});
+
+  keys.clear();
+  r.AllKeys(c.view(), &keys);
+  EXPECT_EQ(keys, (std::vector<std::string>{"n1", "n2"}));
+  EXPECT_EQ(r.name(), "system:controller:node-lifecycle");
+  EXPECT_EQ(r.kinds(), (std::vector<std::string>{"Node", "Pod"}));
+}
+
+TEST(NodeLifecycleReducerTest, LastHeartbeat) {
+  Cluster c;
+  api::Node n = MakeNode("n1", "True", kT0 + 7 * kSec);
+  EXPECT_EQ(LastHeartbeatNs(c.view(), n), kT0 + 7 * kSec);
+  n.status.conditions.clear();
+  EXPECT_EQ(LastHeartbeatNs(c.view(), n), kCreated);
+}
+
+}  // namespace
+}  // namespace korc::controllers
