@@ -14,8 +14,8 @@
 //                   commands wait on the API server's group commit at once.
 //
 // Wire format (bus/README.md): request [""][tag][id][actor][cause][basis][basis_time]
-// [reason][method][path][content type][body]; reply [""][tag][code][body]. Numbers are 8 bytes
-// big-endian (code: 4 bytes).
+// [reason][method][path][content type][body]; reply [""][tag][code][seq][duplicate][body].
+// Numbers are 8 bytes big-endian (code: 4 bytes; duplicate: 1 byte, 0 or 1).
 //
 // Lifetimes: the zmq::context_t must outlive what the factories return. Nothing here throws.
 #pragma once
@@ -51,7 +51,11 @@ struct CommandRequest {
 
 struct CommandReply {
   uint64_t tag = 0;
-  int code = 0;      // HTTP status code
+  int code = 0;  // HTTP status code
+  // The seq of the change the command made; 0 when it changed nothing. When `duplicate`,
+  // the command's id had been applied before, at `seq`, and nothing new was written.
+  uint64_t seq = 0;
+  bool duplicate = false;
   std::string body;  // the object, or a metav1.Status
 };
 

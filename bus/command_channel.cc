@@ -91,12 +91,14 @@ class ZmqCommandClient final : public CommandClient {
         return std::optional<CommandReply>();
       }
       CommandReply reply;
-      if (f.size() != 4 || f[0].size() != 0 || !wire::DecodeSeq(f[1], &reply.tag) ||
-          !DecodeCode(f[2], &reply.code)) {
+      if (f.size() != 6 || f[0].size() != 0 || !wire::DecodeSeq(f[1], &reply.tag) ||
+          !DecodeCode(f[2], &reply.code) || !wire::DecodeSeq(f[3], &reply.seq) ||
+          f[4].size() != 1) {
         return Status::Corruption("command channel: malformed reply (" + std::to_string(f.size()) +
                                   " frames)");
       }
-      reply.body = f[3].to_string();
+      reply.duplicate = *static_cast<const char*>(f[4].data()) != 0;
+      reply.body = f[5].to_string();
       return std::optional<CommandReply>(std::move(reply));
     } catch (const zmq::error_t& err) {
       return wire::FromZmqError(err, "command channel: receive");
@@ -162,14 +164,14 @@ class ZmqCommandServer final : public CommandServer {
             f.clear();
             if (!zmq::recv_multipart(replies_, std::back_inserter(f), zmq::recv_flags::dontwait))
               break;
-            // [identity][tag][code][body] -> ROUTER [identity][""][tag][code][body]
-            if (f.size() != 4) continue;
+            // [identity][tag][code][seq][duplicate][body] -> ROUTER [identity][""][tag]...
+            if (f.size() != 6) continue;
             const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
             if (!router_.send(f[0], more)) continue;
             router_.send(zmq::message_t(), more);
-            router_.send(f[1], more);
-            router_.send(f[2], more);
-            router_.send(f[3], zmq::send_flags::dontwait);
+            for (size_t i = 1; i < 6; ++i) {
+              router_.send(f[i], i + 1 < 6 ? more : zmq::send_flags::dontwait);
+            }
           }
         }
         if (items[0].revents & ZMQ_POLLIN) {
@@ -210,6 +212,8 @@ class ZmqCommandServer final : public CommandServer {
       router_.send(zmq::message_t(), more);
       router_.send(zmq::buffer(wire::EncodeSeq(tag)), more);
       router_.send(zmq::buffer(EncodeCode(400)), more);
+      router_.send(zmq::buffer(wire::EncodeSeq(0)), more);
+      router_.send(zmq::buffer(std::string(1, '\0')), more);
       router_.send(zmq::buffer(body), zmq::send_flags::dontwait);
     } catch (const zmq::error_t&) {
     }
@@ -229,11 +233,15 @@ class ZmqCommandServer final : public CommandServer {
         jobs_.pop_front();
       }
       CommandReply reply = handler_(job.request);
-      const std::string tag = wire::EncodeSeq(job.request.tag), code = EncodeCode(reply.code);
+      const std::string tag = wire::EncodeSeq(job.request.tag), code = EncodeCode(reply.code),
+                        seq = wire::EncodeSeq(reply.seq),
+                        duplicate(1, reply.duplicate ? '\1' : '\0');
       try {
         push.send(zmq::buffer(job.identity), zmq::send_flags::sndmore);
         push.send(zmq::buffer(tag), zmq::send_flags::sndmore);
         push.send(zmq::buffer(code), zmq::send_flags::sndmore);
+        push.send(zmq::buffer(seq), zmq::send_flags::sndmore);
+        push.send(zmq::buffer(duplicate), zmq::send_flags::sndmore);
         push.send(zmq::buffer(reply.body), zmq::send_flags::none);
       } catch (const zmq::error_t&) {
         return;  // the context is closing

@@ -120,7 +120,7 @@ class ApiServerImpl : public ApiServer {
     } else {
       out = handlers_.Handle(r);
     }
-    return bus::CommandReply{c.tag, out.code, std::move(out.body)};
+    return bus::CommandReply{c.tag, out.code, out.seq, out.duplicate, std::move(out.body)};
   }
 
   void AcceptLoop() {

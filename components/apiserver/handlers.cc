@@ -183,8 +183,15 @@ bool Handlers::IsWatch(const HttpRequest& req) {
   return req.path.starts_with("/api/v1/watch/");
 }
 
+namespace {
+// The commit of the request this thread is handling (requests are handled synchronously, one
+// per thread), so Handle can report it whatever shape the verb's answer has.
+thread_local Committed current_commit;
+}  // namespace
+
 HttpResponse Handlers::Handle(const HttpRequest& req) {
   auto started = Clock::now();
+  current_commit = Committed{};
   HttpResponse res;
   std::string verb = Lower(req.method), resource = "-";
   const std::string& p = req.path;
@@ -212,6 +219,9 @@ HttpResponse Handlers::Handle(const HttpRequest& req) {
     }
   }
   Count(verb, resource, res.code, std::chrono::duration<double>(Clock::now() - started).count());
+  res.seq = current_commit.seq;
+  res.duplicate = current_commit.duplicate;
+  current_commit = Committed{};
   return res;
 }
 
@@ -231,7 +241,9 @@ Result<Committed> Handlers::Submit(const HttpRequest& req, Sequencer::Decide dec
   if (dry.empty()) {
     Provenance p = req.provenance;
     p.actor = Actor(req);
-    return sequencer_.Submit(std::move(decide), std::move(p));
+    Result<Committed> c = sequencer_.Submit(std::move(decide), std::move(p));
+    if (c.ok()) current_commit = Committed{c->seq, c->type, nullptr, c->duplicate};
+    return c;
   }
   if (dry != "All") {
     return Status::BadRequest("dryRun: Unsupported value: \"" + dry +
@@ -490,6 +502,11 @@ Result<std::vector<Change>> DecideUpdate(BatchView& view, const KindInfo& kind,
     return Status::BadRequest("the name of the object (" + im.name +
                               ") does not match the name on the URL (" + name + ")");
   }
+  if (!im.uid.empty() && im.uid != cm.uid) {
+    return Status::Conflict("Operation cannot be fulfilled on " + std::string(kind.resource) +
+                            " \"" + name + "\": Precondition failed: UID in precondition: " +
+                            im.uid + ", UID in object meta: " + cm.uid);
+  }
   if (!im.resource_version.empty() && im.resource_version != cm.resource_version) {
     return Status::Conflict("Operation cannot be fulfilled on " + std::string(kind.resource) +
                             " \"" + name +
@@ -523,6 +540,12 @@ Result<std::vector<Change>> DecideUpdate(BatchView& view, const KindInfo& kind,
   api::Object unchanged = *cur;
   api::Meta(unchanged).resource_version = rm.resource_version;
   if (EncodeJson(unchanged) == EncodeJson(result)) return std::vector<Change>{};  // no-op
+  if (!cm.deletion_timestamp.empty() && !cm.finalizers.empty() && rm.finalizers.empty() &&
+      cm.deletion_grace_period_seconds.value_or(0) == 0) {
+    // The last finalizer is gone: the deletion it held back happens now.
+    return std::vector<Change>{
+        {EventType::kDeleted, std::move(result), "deleted: its last finalizer was removed"}};
+  }
   std::string reason = UpdateReason(*cur, result);  // before `result` is moved from
   return std::vector<Change>{{EventType::kModified, std::move(result), std::move(reason)}};
 }
@@ -664,6 +687,37 @@ Result<std::vector<Change>> DecideDelete(BatchView& view, const KindInfo& kind,
                             m.resource_version);
   }
   std::vector<Change> changes;
+  // Foreground and Orphan deletions, and objects that already carry finalizers, are marked
+  // (deletionTimestamp) rather than removed; the garbage collector does the work the
+  // finalizer names and removes it, and the update that removes the last one deletes.
+  std::vector<std::string> finalizers = m.finalizers;
+  if (opts.propagation_policy == "Foreground" || opts.propagation_policy == "Orphan") {
+    std::string f = opts.propagation_policy == "Foreground" ? "foregroundDeletion" : "orphan";
+    if (std::find(finalizers.begin(), finalizers.end(), f) == finalizers.end()) {
+      finalizers.push_back(f);
+    }
+  }
+  const bool bound_pod = kind.kind == "Pod" && !std::get<api::Pod>(*cur).spec.node_name.empty();
+  if (!finalizers.empty() && kind.kind != "Namespace" && !bound_pod) {
+    if (!m.deletion_timestamp.empty() && finalizers == m.finalizers) return changes;
+    api::Object next = *cur;
+    api::ObjectMeta& nm = api::Meta(next);
+    if (nm.deletion_timestamp.empty()) {
+      int64_t now = NowNs();
+      nm.deletion_timestamp.unix_ns = now - now % 1'000'000'000;
+      nm.deletion_grace_period_seconds = 0;
+    }
+    nm.finalizers = finalizers;
+    std::string names;
+    for (const auto& f : finalizers) names += (names.empty() ? "" : ", ") + f;
+    changes.push_back(
+        {EventType::kModified, std::move(next),
+         "deletion requested" +
+             (opts.propagation_policy.empty() ? std::string()
+                                              : " (" + opts.propagation_policy + ")") +
+             "; waiting for finalizers: " + names});
+    return changes;
+  }
   if (const auto* pod = std::get_if<api::Pod>(cur)) {
     int64_t grace =
         opts.grace_period_seconds.value_or(pod->spec.termination_grace_period_seconds.value_or(30));
@@ -706,8 +760,9 @@ HttpResponse Handlers::Delete(const HttpRequest& req, const Route& r) {
       with_dry_run, [&](BatchView& view) { return DecideDelete(view, kind, r.ns, r.name, *opts); });
   if (!committed.ok()) return ErrorResponse(committed.status(), kind.resource, r.name);
   EntryPtr e = Current(*committed, kind, r.ns, r.name);
-  // Pods answer with the Pod (terminating, or its last state); other kinds with a Status.
-  if (kind.kind == "Pod") return Json(200, e->json);
+  // Pods answer with the Pod (terminating, or its last state); an object whose finalizers
+  // hold it back with the object; other deletions with a Status.
+  if (kind.kind == "Pod" || committed->type == EventType::kModified) return Json(200, e->json);
   return Json(200, SuccessStatus(kind, api::Meta(e->object)));
 }
 

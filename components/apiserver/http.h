@@ -47,6 +47,11 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::string> warnings;  // sent as `Warning: 299 - "..."` headers
+  // For writes: the seq of the (first) change the request committed, 0 when it wrote
+  // nothing; `duplicate` when its command id had been applied before (at `seq`). Component
+  // commands are answered with these so their runtime knows what to wait for.
+  uint64_t seq = 0;
+  bool duplicate = false;
 };
 
 // The HTTP status for a Code (400, 404, 409, 410, 413, 415, 422, 500, 503, ...).

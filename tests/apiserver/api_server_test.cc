@@ -367,6 +367,36 @@ TEST_F(ApiServerTest, DeleteSemantics) {
       400);
 }
 
+// Foreground and Orphan deletions wait on a finalizer (the garbage collector's work); the
+// update that removes the last finalizer deletes the object.
+TEST_F(ApiServerTest, FinalizersHoldDeletionUntilRemoved) {
+  const std::string rc = "/api/v1/namespaces/default/replicationcontrollers/mysql";
+  for (std::string policy : {"Foreground", "Orphan"}) {
+    ASSERT_EQ(Call("POST", "/api/v1/namespaces/default/replicationcontrollers", kRc).code, 201);
+    auto d = Call("DELETE", rc, R"({"propagationPolicy":")" + policy + R"("})");
+    ASSERT_EQ(d.code, 200) << d.body;
+    auto held = json::parse(d.body);
+    EXPECT_EQ(held["kind"], "ReplicationController");
+    EXPECT_FALSE(held["metadata"]["deletionTimestamp"].is_null());
+    EXPECT_EQ(held["metadata"]["finalizers"][0],
+              policy == "Foreground" ? "foregroundDeletion" : "orphan");
+    uint64_t head = Head();
+    EXPECT_EQ(Call("DELETE", rc).code, 200);  // deleting again changes nothing
+    EXPECT_EQ(Head(), head);
+    ASSERT_EQ(Call("GET", rc).code, 200);
+    auto removed =
+        Call("PATCH", rc, R"({"metadata":{"finalizers":null}})", "application/merge-patch+json");
+    EXPECT_EQ(removed.code, 200) << removed.body;
+    EXPECT_EQ(Call("GET", rc).code, 404) << policy;
+  }
+  // A uid precondition that does not match is a conflict.
+  ASSERT_EQ(Call("POST", "/api/v1/namespaces/default/replicationcontrollers", kRc).code, 201);
+  EXPECT_EQ(Call("PATCH", rc, R"({"metadata":{"uid":"not-this-one","labels":{"a":"b"}}})",
+                 "application/merge-patch+json")
+                .code,
+            409);
+}
+
 TEST_F(ApiServerTest, DeletingANamespaceDeletesItsContents) {
   ASSERT_EQ(Call("POST", "/api/v1/namespaces",
                  R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team"}})")
@@ -648,9 +678,11 @@ TEST(ApiServerCommandTest, CommandsAreAdmittedLikeHttpAndAppliedOnce) {
     bus::CommandReply reply = send(**client, create);
     EXPECT_EQ(reply.tag, 7u);
     EXPECT_EQ(reply.code, run == 0 ? 201 : 200) << reply.body;
+    EXPECT_EQ(reply.duplicate, run == 1);
     auto pod = json::parse(reply.body);
     EXPECT_EQ(pod["metadata"]["name"], "from-a-command");
     uint64_t seq = std::stoull(pod["metadata"]["resourceVersion"].get<std::string>());
+    EXPECT_EQ(reply.seq, seq);
     if (run == 0) {
       EXPECT_EQ(seq, head_before + 1);
       Event recorded;
@@ -670,6 +702,8 @@ TEST(ApiServerCommandTest, CommandsAreAdmittedLikeHttpAndAppliedOnce) {
       // Sent again (a lost reply): the same answer, nothing new written.
       bus::CommandReply again = send(**client, create);
       EXPECT_EQ(again.code, 200);
+      EXPECT_TRUE(again.duplicate);
+      EXPECT_EQ(again.seq, seq);
       EXPECT_EQ(json::parse(again.body)["metadata"]["resourceVersion"], std::to_string(seq));
     }
     EXPECT_EQ((*log)->Head(), head_before + (run == 0 ? 1 : 0));
@@ -680,6 +714,7 @@ TEST(ApiServerCommandTest, CommandsAreAdmittedLikeHttpAndAppliedOnce) {
     bad.body = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"Bad_Name"}})";
     bus::CommandReply refused = send(**client, bad);
     EXPECT_EQ(refused.code, 422);
+    EXPECT_EQ(refused.seq, 0u);
     EXPECT_THAT(refused.body, HasSubstr("metadata.name"));
     EXPECT_EQ(json::parse(refused.body)["kind"], "Status");
     EXPECT_EQ((*log)->Head(), head_before + (run == 0 ? 1 : 0));
