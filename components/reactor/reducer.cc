@@ -1,7 +1,6 @@
 #include "components/reactor/reducer.h"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "core/codec.h"
@@ -12,12 +11,17 @@ bool View::Keeps(std::string_view kind) const {
   return kinds_.empty() || std::find(kinds_.begin(), kinds_.end(), kind) != kinds_.end();
 }
 
-Status View::Apply(const Event& e) {
+Status View::Apply(const Event& e, std::optional<api::Object>* previous) {
   Advance(e.seq);
+  if (previous) previous->reset();
   if (!Keeps(e.kind)) return Status::Ok();
   std::string key = ObjectKey(e.kind, e.ns, e.name);
   if (e.type == EventType::kDeleted) {
-    items_.erase(key);
+    auto it = items_.find(key);
+    if (it != items_.end()) {
+      if (previous) *previous = std::move(it->second.object);
+      items_.erase(it);
+    }
     return Status::Ok();
   }
   auto object = DecodeJson(e.object);
@@ -25,7 +29,9 @@ Status View::Apply(const Event& e) {
     return Status::Corruption("event " + std::to_string(e.seq) + " (" + key +
                               "): " + object.status().message());
   }
-  ViewItem& item = items_[std::move(key)];
+  auto [it, inserted] = items_.try_emplace(std::move(key));
+  ViewItem& item = it->second;
+  if (previous && !inserted) *previous = std::move(item.object);
   item.object = std::move(object->object);
   item.seq = e.seq;
   item.time_ns = e.time_ns;
@@ -93,10 +99,15 @@ Command Command::UpdateStatus(const api::Object& object, std::string reason) {
   return ForObject(Verb::kUpdateStatus, object, std::move(reason));
 }
 
-Command Command::Patch(std::string kind, std::string ns, std::string name,
-                       std::string merge_patch, std::string reason) {
-  return Command{Verb::kPatch, std::move(kind), std::move(ns), std::move(name),
-                 std::move(merge_patch), std::move(reason), {}};
+Command Command::Patch(std::string kind, std::string ns, std::string name, std::string merge_patch,
+                       std::string reason) {
+  return Command{Verb::kPatch,
+                 std::move(kind),
+                 std::move(ns),
+                 std::move(name),
+                 std::move(merge_patch),
+                 std::move(reason),
+                 {}};
 }
 
 Command Command::Delete(std::string kind, std::string ns, std::string name, std::string uid,
@@ -105,8 +116,13 @@ Command Command::Delete(std::string kind, std::string ns, std::string name, std:
   if (!uid.empty()) opts["preconditions"]["uid"] = uid;
   if (!propagation.empty()) opts["propagationPolicy"] = propagation;
   std::string body = opts.empty() ? std::string() : opts.dump();
-  return Command{Verb::kDelete, std::move(kind), std::move(ns), std::move(name), std::move(body),
-                 std::move(reason), {}};
+  return Command{Verb::kDelete,
+                 std::move(kind),
+                 std::move(ns),
+                 std::move(name),
+                 std::move(body),
+                 std::move(reason),
+                 {}};
 }
 
 Command Command::Bind(std::string ns, std::string pod, std::string node, std::string reason) {
@@ -114,8 +130,8 @@ Command Command::Bind(std::string ns, std::string pod, std::string node, std::st
                       {"kind", "Binding"},
                       {"metadata", {{"name", pod}, {"namespace", ns}}},
                       {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", node}}}};
-  return Command{Verb::kBind, "Pod", std::move(ns), std::move(pod), b.dump(), std::move(reason),
-                 {}};
+  return Command{Verb::kBind,       "Pod", std::move(ns), std::move(pod), b.dump(),
+                 std::move(reason), {}};
 }
 
 }  // namespace korc::reactor

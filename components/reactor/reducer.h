@@ -36,16 +36,17 @@ namespace korc::reactor {
 // One object in a view.
 struct ViewItem {
   api::Object object;
-  uint64_t seq = 0;      // seq of its last change (= resourceVersion)
-  int64_t time_ns = 0;   // log time of its last change
+  uint64_t seq = 0;     // seq of its last change (= resourceVersion)
+  int64_t time_ns = 0;  // log time of its last change
 };
 
 class View {
  public:
   // Folds one event (ADDED/MODIFIED put the object, DELETED removes it) and advances seq()
   // to e.seq. Events of kinds the view does not keep only advance seq(). Corruption when
-  // the object does not decode; the view is then unchanged except for seq().
-  Status Apply(const Event& e);
+  // the object does not decode; the view is then unchanged except for seq(). When
+  // `previous` is given, the object the view held before (if any) is moved there.
+  Status Apply(const Event& e, std::optional<api::Object>* previous = nullptr);
   // Marks the view as current through `seq` without an event (the runtime's subscriber saw
   // events of other kinds).
   void Advance(uint64_t seq) {
@@ -88,10 +89,10 @@ struct Command {
   Verb verb = Verb::kCreate;
   std::string kind;  // "Pod"
   std::string ns;
-  std::string name;  // empty for a create with generateName
-  std::string body;  // JSON, as the HTTP API takes it
+  std::string name;    // empty for a create with generateName
+  std::string body;    // JSON, as the HTTP API takes it
   std::string reason;  // why, one short sentence; empty: the decision's reason
-  // Filled by the runtime, not by reducers: "<reducer>/<cause seq>/<index>".
+  // Filled by the runtime, not by reducers: "<reducer>/<cause seq>/<index>/<key>".
   std::string id;
 
   bool operator==(const Command&) const = default;

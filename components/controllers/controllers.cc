@@ -1,2 +1,0 @@
-// Keeps the library non-empty while reducers are added one file at a time.
-namespace korc::controllers {}
