@@ -17,6 +17,7 @@ Verbs:
   apply     create or update objects from manifests (kubectl-compatible)
   create    create objects from manifests
   get       list or show objects
+  describe  show an object in detail: what it is, what it selects, and its Events
   delete    delete objects
   scale     set a ReplicationController's replica count
   events    the audit trail: every change, who made it, and why
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   if (verb == "apply") return korc::cli::Apply(args);
   if (verb == "create") return korc::cli::Create(args);
   if (verb == "get") return korc::cli::Get(args);
+  if (verb == "describe") return korc::cli::Describe(args);
   if (verb == "delete") return korc::cli::Delete(args);
   if (verb == "scale") return korc::cli::Scale(args);
   if (verb == "events") return korc::cli::Events(args);
