@@ -14,6 +14,8 @@ Usage: korc VERB [flags]
 
 Verbs:
   apiserver serve the Kubernetes API (kubectl works against it) over the event log
+  controller-manager
+            run the controllers (replication, endpoints, node lifecycle, garbage collection)
   apply     create or update objects from manifests (kubectl-compatible)
   create    create objects from manifests
   get       list or show objects
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
   if (verb == "replay") return korc::cli::Replay(args);
   if (verb == "import") return korc::cli::Import(args);
   if (verb == "apiserver") return korc::cli::ApiServer(args);
+  if (verb == "controller-manager") return korc::cli::ControllerManager(args);
   if (verb == "apply") return korc::cli::Apply(args);
   if (verb == "create") return korc::cli::Create(args);
   if (verb == "get") return korc::cli::Get(args);

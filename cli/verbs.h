@@ -12,12 +12,13 @@ using Args = std::vector<std::string>;
 int Replay(const Args& args);     // korc replay: state at any point, or a diff, from the log
 int Import(const Args& args);     // korc import: manifests into a stopped cluster's log
 int ApiServer(const Args& args);  // korc apiserver: serve the API over the event log
-int Apply(const Args& args);      // korc apply: kubectl-compatible client-side apply
-int Create(const Args& args);     // korc create: create objects from manifests
-int Get(const Args& args);        // korc get: objects as the server's Tables print them
-int Describe(const Args& args);   // korc describe: an object, its related objects and Events
-int Delete(const Args& args);     // korc delete
-int Scale(const Args& args);      // korc scale rc NAME --replicas N
-int Events(const Args& args);     // korc events: the audit tail of the event log
+int ControllerManager(const Args& args);  // korc controller-manager: the controllers
+int Apply(const Args& args);              // korc apply: kubectl-compatible client-side apply
+int Create(const Args& args);             // korc create: create objects from manifests
+int Get(const Args& args);                // korc get: objects as the server's Tables print them
+int Describe(const Args& args);  // korc describe: an object, its related objects and Events
+int Delete(const Args& args);    // korc delete
+int Scale(const Args& args);     // korc scale rc NAME --replicas N
+int Events(const Args& args);    // korc events: the audit tail of the event log
 
 }  // namespace korc::cli

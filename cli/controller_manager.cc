@@ -1,0 +1,101 @@
+// korc controller-manager: the replication, endpoints, node lifecycle and garbage collector
+// controllers, following the bus and sending their commands to the API server.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <zmq.hpp>
+
+#include "cli/flags.h"
+#include "cli/verbs.h"
+#include "components/controllers/manager.h"
+
+namespace korc::cli {
+
+namespace po = boost::program_options;
+
+int ControllerManager(const Args& args) {
+  po::options_description opts(
+      "Usage: korc controller-manager [--data-dir DIR] [--bus-publish ENDPOINT]\n"
+      "           [--bus-catch-up ENDPOINT] [--bus-commands ENDPOINT] [--controllers LIST]\n\n"
+      "Runs the controllers that keep the cluster's actual state moving toward what was asked:\n"
+      "the replication controller keeps each RC's replica count of Pods, the endpoints\n"
+      "controller keeps each Service's Endpoints on its ready Pods, node lifecycle notices\n"
+      "nodes whose kubelet went silent and evicts their Pods, and the garbage collector\n"
+      "removes what a deleted owner leaves behind. Each is a reducer: it follows the event\n"
+      "log on the bus and sends commands to the API server, which records who did what and\n"
+      "why (see `korc events`). By default it talks to the API server of the same data dir.\n\n"
+      "Flags");
+  std::string data_dir, bus_publish, bus_catch_up, bus_commands, controllers;
+  int64_t grace_s = 40, eviction_s = 300;
+  int terminated_threshold = 12500;
+  opts.add_options()("help,h", "show this help")("data-dir",
+                                                 po::value(&data_dir)->default_value("korc-data"),
+                                                 "the data folder of the API server to follow")(
+      "bus-publish", po::value(&bus_publish),
+      "events endpoint (default ipc://DATA-DIR/bus-events)")(
+      "bus-catch-up", po::value(&bus_catch_up),
+      "catch-up endpoint (default ipc://DATA-DIR/bus-catch-up)")(
+      "bus-commands", po::value(&bus_commands),
+      "command endpoint (default ipc://DATA-DIR/bus-commands)")(
+      "controllers",
+      po::value(&controllers)
+          ->default_value("replication,endpoints,nodelifecycle,garbagecollector"),
+      "which controllers to run, comma-separated")(
+      "node-monitor-grace-period", po::value(&grace_s)->default_value(40),
+      "seconds without a heartbeat before a node is marked Ready=Unknown")(
+      "pod-eviction-timeout", po::value(&eviction_s)->default_value(300),
+      "seconds a node may stay not Ready before its Pods are evicted")(
+      "terminated-pod-gc-threshold", po::value(&terminated_threshold)->default_value(12500),
+      "terminated Pods kept cluster-wide before the oldest are deleted (0: never)");
+  po::variables_map vm;
+  if (auto code = ParseFlags("controller-manager", args, opts, vm)) return *code;
+  if (grace_s <= 0 || eviction_s <= 0) {
+    std::cerr << "korc controller-manager: --node-monitor-grace-period and "
+                 "--pod-eviction-timeout must be positive\n";
+    return 2;
+  }
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::string abs = std::filesystem::absolute(data_dir).string();
+  controllers::ControllerManagerOptions o;
+  o.runtime.publisher_endpoint = bus_publish.empty() ? "ipc://" + abs + "/bus-events" : bus_publish;
+  o.runtime.catch_up_endpoint =
+      bus_catch_up.empty() ? "ipc://" + abs + "/bus-catch-up" : bus_catch_up;
+  o.runtime.command_endpoint =
+      bus_commands.empty() ? "ipc://" + abs + "/bus-commands" : bus_commands;
+  o.node_lifecycle.grace_period = std::chrono::seconds(grace_s);
+  o.node_lifecycle.eviction_timeout = std::chrono::seconds(eviction_s);
+  o.garbage_collector.terminated_pod_threshold = terminated_threshold;
+  o.controllers.clear();
+  std::stringstream list(controllers);
+  for (std::string c; std::getline(list, c, ',');) {
+    if (!c.empty()) o.controllers.push_back(c);
+  }
+  zmq::context_t ctx;
+  controllers::ControllerManager manager(ctx, o);
+  if (Status st = manager.Start(); !st.ok()) {
+    std::cerr << "korc controller-manager: " << st.message() << "\n";
+    return 2;
+  }
+  std::cout << "korc controller-manager: running " << controllers << " against "
+            << o.runtime.command_endpoint << std::endl;
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::cout << "korc controller-manager: stopping" << std::endl;
+  Status st = manager.Stop();
+  if (!st.ok()) {
+    std::cerr << "korc controller-manager: " << st.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace korc::cli
