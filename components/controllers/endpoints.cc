@@ -19,13 +19,6 @@ using reactor::View;
 // Kubernetes labels the Endpoints of a headless Service (clusterIP: None) with this.
 constexpr std::string_view kHeadlessLabel = "service.kubernetes.io/headless";
 
-std::string ServiceKey(std::string_view ns, std::string_view name) {
-  std::string key(ns);
-  key.push_back('/');
-  key.append(name);
-  return key;
-}
-
 bool SplitKey(const std::string& key, std::string* ns, std::string* name) {
   auto slash = key.find('/');
   if (slash == std::string::npos) return false;
@@ -160,13 +153,13 @@ std::vector<std::string> EndpointsReducer::kinds() const {
 void EndpointsReducer::Wake(const View& view, const Event& e, const api::Object* before,
                             std::vector<std::string>* keys) const {
   if (e.kind == KindName<api::Service>()) {
-    keys->push_back(ServiceKey(e.ns, e.name));
+    keys->push_back(reactor::NamespacedKey(e.ns, e.name));
   } else if (e.kind == KindName<api::Endpoints>()) {
     // Endpoints someone else just created may be waiting for their selector-less Service
     // (kubectl apply of a file that lists the Endpoints first): do not delete them as
     // leftovers. Our own creates are checked, in case their Service went away meanwhile.
     if (e.type == EventType::kAdded && e.actor != name()) return;
-    keys->push_back(ServiceKey(e.ns, e.name));
+    keys->push_back(reactor::NamespacedKey(e.ns, e.name));
   } else if (e.kind == KindName<api::Pod>()) {
     const api::Pod* old_pod = before ? std::get_if<api::Pod>(before) : nullptr;
     const api::Pod* new_pod = view.Get<api::Pod>(e.ns, e.name);
@@ -175,7 +168,7 @@ void EndpointsReducer::Wake(const View& view, const Event& e, const api::Object*
       LabelSelector selector = LabelSelector::FromMap(svc->spec.selector);
       if ((old_pod && selector.Matches(old_pod->metadata.labels)) ||
           (new_pod && selector.Matches(new_pod->metadata.labels))) {
-        keys->push_back(ServiceKey(e.ns, svc->metadata.name));
+        keys->push_back(reactor::NamespacedKey(e.ns, svc->metadata.name));
       }
     }
   }
@@ -183,12 +176,12 @@ void EndpointsReducer::Wake(const View& view, const Event& e, const api::Object*
 
 void EndpointsReducer::AllKeys(const View& view, std::vector<std::string>* keys) const {
   for (const api::Service* svc : view.ListAs<api::Service>()) {
-    keys->push_back(ServiceKey(svc->metadata.namespace_, svc->metadata.name));
+    keys->push_back(reactor::NamespacedKey(svc->metadata.namespace_, svc->metadata.name));
   }
   // Leftovers whose Service was deleted while the controller was down.
   for (const api::Endpoints* ep : view.ListAs<api::Endpoints>()) {
     if (!view.Get<api::Service>(ep->metadata.namespace_, ep->metadata.name)) {
-      keys->push_back(ServiceKey(ep->metadata.namespace_, ep->metadata.name));
+      keys->push_back(reactor::NamespacedKey(ep->metadata.namespace_, ep->metadata.name));
     }
   }
 }

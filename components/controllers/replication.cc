@@ -21,13 +21,6 @@ constexpr std::string_view kRcKind = "ReplicationController";
 constexpr std::string_view kPodKind = "Pod";
 constexpr std::string_view kComponent = "replication-controller";
 
-std::string Key(std::string_view ns, std::string_view name) {
-  std::string key(ns);
-  key.push_back('/');
-  key.append(name);
-  return key;
-}
-
 std::string Plural(size_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
@@ -461,7 +454,7 @@ class RcSync {
 void ReplicationReducer::Wake(const View& view, const Event& e, const api::Object* before,
                               std::vector<std::string>* keys) const {
   if (e.kind == kRcKind) {
-    keys->push_back(Key(e.ns, e.name));
+    keys->push_back(reactor::NamespacedKey(e.ns, e.name));
     return;
   }
   if (e.kind != kPodKind) return;
@@ -471,7 +464,7 @@ void ReplicationReducer::Wake(const View& view, const Event& e, const api::Objec
   const size_t first = keys->size();
   for (const api::Pod* p : {old_pod, new_pod}) {
     if (!p) continue;
-    if (const Rc* rc = ControllerOf(view, *p)) keys->push_back(Key(e.ns, rc->metadata.name));
+    if (const Rc* rc = ControllerOf(view, *p)) keys->push_back(reactor::NamespacedKey(e.ns, rc->metadata.name));
   }
   const api::Pod* now = new_pod ? new_pod : old_pod;
   const bool orphan = now && !ControllerRef(now->metadata);
@@ -480,7 +473,7 @@ void ReplicationReducer::Wake(const View& view, const Event& e, const api::Objec
     for (const Rc* rc : view.ListAs<Rc>(e.ns)) {
       if ((old_pod && SelectorMatches(*rc, old_pod->metadata.labels)) ||
           (new_pod && SelectorMatches(*rc, new_pod->metadata.labels))) {
-        keys->push_back(Key(e.ns, rc->metadata.name));
+        keys->push_back(reactor::NamespacedKey(e.ns, rc->metadata.name));
       }
     }
   }
@@ -490,7 +483,7 @@ void ReplicationReducer::Wake(const View& view, const Event& e, const api::Objec
 
 void ReplicationReducer::AllKeys(const View& view, std::vector<std::string>* keys) const {
   for (const Rc* rc : view.ListAs<Rc>()) {
-    keys->push_back(Key(rc->metadata.namespace_, rc->metadata.name));
+    keys->push_back(reactor::NamespacedKey(rc->metadata.namespace_, rc->metadata.name));
   }
 }
 

@@ -55,6 +55,14 @@ std::vector<const ViewItem*> View::List(std::string_view kind, std::string_view 
   return out;
 }
 
+std::string NamespacedKey(std::string_view ns, std::string_view name) {
+  std::string key;
+  key.reserve(ns.size() + name.size() + 1);
+  key.append(ns).push_back('/');
+  key.append(name);
+  return key;
+}
+
 std::string_view VerbName(Verb v) {
   switch (v) {
     case Verb::kCreate:

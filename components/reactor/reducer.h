@@ -74,6 +74,9 @@ class View {
   uint64_t seq_ = 0;
 };
 
+// The usual key of a reducer over one namespaced kind: "namespace/name".
+std::string NamespacedKey(std::string_view ns, std::string_view name);
+
 // Persisted in the log as part of each change's command id; never renumber.
 enum class Verb : uint8_t {
   kCreate = 1,        // POST the object (metadata.name, or generateName)
