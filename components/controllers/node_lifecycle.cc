@@ -13,6 +13,8 @@ using reactor::Decision;
 using reactor::View;
 
 constexpr int64_t kSecond = 1'000'000'000;
+// The event source kube-controller-manager's node lifecycle controller records under.
+constexpr std::string_view kComponent = "node-controller";
 
 // The conditions the controller turns Unknown when the kubelet goes silent.
 constexpr std::string_view kNodeConditions[] = {"Ready", "MemoryPressure", "DiskPressure",
@@ -93,6 +95,54 @@ std::string Plural(int n, std::string_view what) {
   return std::to_string(n) + " " + std::string(what) + (n == 1 ? "" : "s");
 }
 
+// A Kubernetes Event about `about`, as the node controller's recorder writes it, so that
+// `kubectl describe` shows the decision under the object. It lives in `ns`: the object's
+// namespace, or "default" for a Node (Kubernetes files events about cluster-scoped objects
+// there). Its name is the server's (generateName), so a replayed decision, which keeps its
+// command id, still records it once.
+Command RecordEvent(api::ObjectReference about, std::string ns, std::string reason,
+                    std::string message, int64_t now_s) {
+  api::KubeEvent e;
+  e.api_version = kApiVersion;
+  e.kind = KindName<api::KubeEvent>();
+  e.metadata.generate_name = about.name + ".";
+  e.metadata.namespace_ = std::move(ns);
+  about.api_version = kApiVersion;
+  e.involved_object = std::move(about);
+  e.reason = std::move(reason);
+  e.message = std::move(message);
+  e.source.component = kComponent;
+  e.first_timestamp.unix_ns = now_s;
+  e.last_timestamp.unix_ns = now_s;
+  e.count = 1;
+  e.type = "Normal";
+  e.reporting_component = kComponent;
+  std::string what = "record event " + e.reason + ": " + e.message;
+  return Command::Create(api::Object(std::move(e)), std::move(what));
+}
+
+// Kubernetes' nodeutil.RecordNodeStatusChange.
+Command NodeStatusEvent(const api::Node& node, std::string status, int64_t now_s) {
+  api::ObjectReference ref;
+  ref.kind = KindName<api::Node>();
+  ref.name = node.metadata.name;
+  ref.uid = node.metadata.uid;
+  return RecordEvent(std::move(ref), "default", status,
+                     "Node " + node.metadata.name + " status is now: " + status, now_s);
+}
+
+// The taint manager's emitPodDeletionEvent.
+Command EvictionEvent(const api::Pod& pod, int64_t now_s) {
+  api::ObjectReference ref;
+  ref.kind = KindName<api::Pod>();
+  ref.namespace_ = pod.metadata.namespace_;
+  ref.name = pod.metadata.name;
+  ref.uid = pod.metadata.uid;
+  return RecordEvent(
+      std::move(ref), pod.metadata.namespace_, "TaintManagerEviction",
+      "Marking for deletion Pod " + pod.metadata.namespace_ + "/" + pod.metadata.name, now_s);
+}
+
 }  // namespace
 
 int64_t LastHeartbeatNs(const View& /*view*/, const api::Node& node) {
@@ -157,6 +207,7 @@ Decision NodeLifecycleReducer::Reconcile(const View& view, const std::string& ke
       d.commands.push_back(Command::UpdateStatus(
           api::Object(std::move(updated)),
           "mark " + node_name + " Ready=Unknown: no heartbeat for " + silent));
+      d.commands.push_back(NodeStatusEvent(*node, "NodeNotReady", now_s));
       status_written = true;
       ready_status = "Unknown";
       not_ready_since = now_s;
@@ -213,6 +264,8 @@ Decision NodeLifecycleReducer::Reconcile(const View& view, const std::string& ke
       std::optional<int64_t> wait =
           EvictionWait(*pod, want_taint, options_.eviction_timeout.count());
       if (wait && now_ns >= not_ready_since + *wait) {
+        // As the taint manager: the event, then the deletion it announces.
+        d.commands.push_back(EvictionEvent(*pod, now_s));
         d.commands.push_back(Command::Delete(std::string(KindName<api::Pod>()),
                                              pod->metadata.namespace_, pod->metadata.name,
                                              pod->metadata.uid,

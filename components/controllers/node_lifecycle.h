@@ -39,6 +39,11 @@ int64_t LastHeartbeatNs(const reactor::View& view, const api::Node& node);
 // the taint) are deleted. When the kubelet reports Ready=True again the taint is removed.
 // Decisions carry requeue_after for the next deadline (grace expiry, next eviction).
 //
+// Like kube-controller-manager's node controller it records Kubernetes Events (source
+// "node-controller", type Normal) with the commands they explain: NodeNotReady on the Node
+// (in namespace "default") when it marks the node Unknown, TaintManagerEviction on each Pod it
+// evicts, just before the deletion. NodeReady is the kubelet's to record, not the controller's.
+//
 // Keys are node names.
 //
 // Thread-safety: immutable after construction; every method may be called from any thread.

@@ -1,5 +1,6 @@
 #include "components/controllers/node_lifecycle.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/codec.h"
+#include "core/defaults.h"
+#include "core/validation.h"
 #include "tests/controllers/fold.h"
 
 namespace korc::controllers {
@@ -94,6 +98,55 @@ Command Evict(const std::string& pod, std::string how_long, std::string why = "u
                          "evicted: node n1 " + why + " for " + how_long);
 }
 
+// The Event recorded at `at` (whole seconds) about `about`, filed in `ns`.
+Command RecordedEvent(api::ObjectReference about, std::string ns, std::string reason,
+                      std::string message, int64_t at) {
+  api::KubeEvent e;
+  e.api_version = "v1";
+  e.kind = "Event";
+  e.metadata.generate_name = about.name + ".";
+  e.metadata.namespace_ = std::move(ns);
+  e.involved_object = std::move(about);
+  e.reason = reason;
+  e.message = message;
+  e.source.component = "node-controller";
+  e.first_timestamp.unix_ns = at;
+  e.last_timestamp.unix_ns = at;
+  e.count = 1;
+  e.type = "Normal";
+  e.reporting_component = "node-controller";
+  return Command::Create(e, "record event " + reason + ": " + message);
+}
+
+// NodeNotReady about n1, as the controller records it when it marks the node Unknown.
+Command NodeNotReadyEvent(int64_t at) {
+  return RecordedEvent({"Node", "", "n1", "uid-n1", "v1", "", ""}, "default", "NodeNotReady",
+                       "Node n1 status is now: NodeNotReady", at);
+}
+
+// TaintManagerEviction about default/`pod`, recorded just before its eviction.
+Command EvictionEvent(const std::string& pod, int64_t at) {
+  return RecordedEvent({"Pod", "default", pod, "uid-" + pod, "v1", "", ""}, "default",
+                       "TaintManagerEviction", "Marking for deletion Pod default/" + pod, at);
+}
+
+// The Event a Create command carries, checked as the API server will: it decodes with no
+// unknown field and validates after defaulting.
+api::KubeEvent DecodeValidEvent(const Command& c) {
+  EXPECT_EQ(c.verb, reactor::Verb::kCreate);
+  EXPECT_EQ(c.kind, "Event");
+  auto decoded = DecodeJson(c.body);
+  EXPECT_TRUE(decoded.ok()) << c.body;
+  if (!decoded.ok()) return {};
+  EXPECT_THAT(decoded->unknown_fields, ::testing::IsEmpty());
+  api::Object object = decoded->object;
+  ApplyDefaults(object);
+  EXPECT_THAT(Validate(object), ::testing::IsEmpty()) << c.body;
+  const auto* e = std::get_if<api::KubeEvent>(&decoded->object);
+  EXPECT_NE(e, nullptr) << c.body;
+  return e ? *e : api::KubeEvent{};
+}
+
 class Cluster : public testing::Fold {
  public:
   Cluster() : Fold(NodeLifecycleReducer().kinds()) {}
@@ -139,7 +192,7 @@ std::vector<Case> Cases() {
          now,
          {Command::UpdateStatus(UnknownNode(now_s, false),
                                 "mark node n1 Ready=Unknown: no heartbeat for 41s"),
-          MarkNotReady(a, now_s), MarkNotReady(b, now_s)},
+          NodeNotReadyEvent(now_s), MarkNotReady(a, now_s), MarkNotReady(b, now_s)},
          nanoseconds(300 * kSec - 250'000'000),
          "node n1: no heartbeat for 41s, marking Ready=Unknown; 2 pods marked not ready; next "
          "check in 5m0s"});
@@ -161,7 +214,8 @@ std::vector<Case> Cases() {
         {"NeverPostedStatus",
          {never},
          now,
-         {Command::UpdateStatus(want, "mark node n1 Ready=Unknown: no heartbeat for 40s")},
+         {Command::UpdateStatus(want, "mark node n1 Ready=Unknown: no heartbeat for 40s"),
+          NodeNotReadyEvent(now)},
          std::nullopt,  // no pods: nothing is due until something changes
          "node n1: no heartbeat for 40s, marking Ready=Unknown"});
   }
@@ -205,14 +259,17 @@ std::vector<Case> Cases() {
     cases.push_back({"EvictsAfterTheEvictionTimeout",
                      objects,
                      at + 300 * kSec,
-                     {Evict("a", "5m0s"), Evict("e", "5m0s")},
+                     {EvictionEvent("a", at + 300 * kSec), Evict("a", "5m0s"),
+                      EvictionEvent("e", at + 300 * kSec), Evict("e", "5m0s")},
                      nanoseconds(300 * kSec),
                      "node n1: unreachable for 5m0s; 2 pods evicted; 1 pod tolerating it "
                      "indefinitely; next check in 5m0s"});
     cases.push_back({"TolerationSecondsWaitThatLong",
                      objects,
                      at + 600 * kSec,
-                     {Evict("a", "10m0s"), Evict("b", "10m0s"), Evict("e", "10m0s")},
+                     {EvictionEvent("a", at + 600 * kSec), Evict("a", "10m0s"),
+                      EvictionEvent("b", at + 600 * kSec), Evict("b", "10m0s"),
+                      EvictionEvent("e", at + 600 * kSec), Evict("e", "10m0s")},
                      std::nullopt,
                      "node n1: unreachable for 10m0s; 3 pods evicted; 1 pod tolerating it "
                      "indefinitely"});
@@ -227,7 +284,7 @@ std::vector<Case> Cases() {
     cases.push_back({"SmallestTolerationSecondsWins",
                      {UnknownNode(at, true), two, negative},
                      at + 60 * kSec,
-                     {Evict("b", "1m0s")},
+                     {EvictionEvent("b", at + 60 * kSec), Evict("b", "1m0s")},
                      nanoseconds(60 * kSec),
                      "node n1: unreachable for 1m0s; 1 pod evicted; next check in 1m0s"});
   }
@@ -283,6 +340,7 @@ TEST_P(NodeLifecycleTableTest, ExpectCommands) {
   for (size_t i = 0; i < c.want.size(); ++i) {
     EXPECT_EQ(d.commands[i].body, c.want[i].body) << i;
     EXPECT_EQ(d.commands[i], c.want[i]) << i;
+    if (d.commands[i].kind == "Event") DecodeValidEvent(d.commands[i]);
   }
   EXPECT_EQ(d.requeue_after, c.requeue_after);
   EXPECT_EQ(d.reason, c.reason);
@@ -307,8 +365,10 @@ TEST(NodeLifecycleReducerTest, HeartbeatStopsPodsEvictedNodeComesBack) {
 
   now += d.requeue_after->count();  // the grace period ends
   d = r.Reconcile(cluster.view(), "n1", now);
-  ASSERT_EQ(d.commands.size(), 3u) << d.reason;  // node status, then both pods not ready
+  // Node status, its NodeNotReady event, then both pods not ready.
+  ASSERT_EQ(d.commands.size(), 4u) << d.reason;
   EXPECT_EQ(d.commands[0].verb, reactor::Verb::kUpdateStatus);
+  EXPECT_EQ(d.commands[1], NodeNotReadyEvent(now));
   for (const Command& c : d.commands) cluster.Apply(c);
   EXPECT_EQ(d.requeue_after, nanoseconds(300 * kSec));
   const int64_t unknown_at = now;
@@ -324,9 +384,10 @@ TEST(NodeLifecycleReducerTest, HeartbeatStopsPodsEvictedNodeComesBack) {
 
   now += d.requeue_after->count();
   d = r.Reconcile(cluster.view(), "n1", now);
-  ASSERT_EQ(d.commands.size(), 1u) << d.reason;
-  EXPECT_EQ(d.commands[0], Evict("a", "5m0s"));
-  cluster.Apply(d.commands[0]);
+  ASSERT_EQ(d.commands.size(), 2u) << d.reason;
+  EXPECT_EQ(d.commands[0], EvictionEvent("a", now));
+  EXPECT_EQ(d.commands[1], Evict("a", "5m0s"));
+  for (const Command& c : d.commands) cluster.Apply(c);
   EXPECT_EQ(d.requeue_after, nanoseconds(100 * kSec));  // b tolerates 400 s
 
   // The kubelet comes back before b's time is up.
@@ -357,7 +418,69 @@ TEST(NodeLifecycleReducerTest, OptionsChangeTheDeadlines) {
   EXPECT_EQ(r.Reconcile(cluster.view(), "n1", kT0 + 20 * kSec).requeue_after,
             nanoseconds(20 * kSec));
   EXPECT_EQ(r.Reconcile(cluster.view(), "n1", kT0 + 40 * kSec).commands,
-            std::vector<Command>{Evict("a", "30s")});
+            (std::vector<Command>{EvictionEvent("a", kT0 + 40 * kSec), Evict("a", "30s")}));
+}
+
+// What `kubectl describe node` and `describe pod` find: events about the object (kind, name,
+// uid) from the node controller, valid as the API server will check them.
+TEST(NodeLifecycleReducerTest, EventsAreValidAndDescribeTheirObject) {
+  NodeLifecycleReducer r;
+  Cluster cluster;
+  cluster.Put(MakeNode());
+  cluster.Put(MakePod("a"));
+  const int64_t now = kT0 + 41 * kSec + 500'000'000, now_s = kT0 + 41 * kSec;
+  Decision d = r.Reconcile(cluster.view(), "n1", now);
+  ASSERT_EQ(d.commands.size(), 3u) << d.reason;
+  EXPECT_EQ(d.commands[1].ns, "default");
+  EXPECT_EQ(d.commands[1].name, "");
+  EXPECT_EQ(d.commands[1].reason, "record event NodeNotReady: Node n1 status is now: NodeNotReady");
+  api::KubeEvent e = DecodeValidEvent(d.commands[1]);
+  EXPECT_EQ(e.metadata.generate_name, "n1.");
+  EXPECT_EQ(e.metadata.namespace_, "default");
+  EXPECT_EQ(e.involved_object, (api::ObjectReference{"Node", "", "n1", "uid-n1", "v1", "", ""}));
+  EXPECT_EQ(e.reason, "NodeNotReady");
+  EXPECT_EQ(e.message, "Node n1 status is now: NodeNotReady");
+  EXPECT_EQ(e.type, "Normal");
+  EXPECT_EQ(e.source.component, "node-controller");
+  EXPECT_EQ(e.count, 1);
+  EXPECT_EQ(e.first_timestamp.unix_ns, now_s);
+  EXPECT_EQ(e.last_timestamp.unix_ns, now_s);
+
+  for (const Command& c : d.commands) cluster.Apply(c);
+  d = r.Reconcile(cluster.view(), "n1", now + 300 * kSec);
+  std::vector<Command> events;
+  for (const Command& c : d.commands) {
+    if (c.kind == "Event") events.push_back(c);
+  }
+  ASSERT_EQ(events.size(), 1u) << d.reason;
+  EXPECT_EQ(events[0].ns, "default");
+  e = DecodeValidEvent(events[0]);
+  EXPECT_EQ(e.metadata.generate_name, "a.");
+  EXPECT_EQ(e.metadata.namespace_, "default");
+  EXPECT_EQ(e.involved_object,
+            (api::ObjectReference{"Pod", "default", "a", "uid-a", "v1", "", ""}));
+  EXPECT_EQ(e.reason, "TaintManagerEviction");
+  EXPECT_EQ(e.message, "Marking for deletion Pod default/a");
+  EXPECT_EQ(e.type, "Normal");
+  EXPECT_EQ(e.source.component, "node-controller");
+  EXPECT_EQ(e.first_timestamp.unix_ns, now_s + 300 * kSec);
+}
+
+// The kubelet records NodeReady; the controller records nothing when it only removes its
+// taint, nor when it taints an Unknown node.
+TEST(NodeLifecycleReducerTest, NoEventForTaintChanges) {
+  NodeLifecycleReducer r;
+  Cluster cluster;
+  cluster.Put(UnknownNode(kT0 + 41 * kSec, false));
+  Decision d = r.Reconcile(cluster.view(), "n1", kT0 + 42 * kSec);
+  ASSERT_EQ(d.commands.size(), 1u) << d.reason;
+  EXPECT_EQ(d.commands[0].verb, reactor::Verb::kUpdate);
+  api::Node back = MakeNode("n1", "True", kT0 + 50 * kSec, kT0 + 50 * kSec);
+  back.spec.taints.push_back({std::string(kTaintUnreachable), "", "NoExecute", {kT0}});
+  cluster.Put(back);
+  d = r.Reconcile(cluster.view(), "n1", kT0 + 51 * kSec);
+  ASSERT_EQ(d.commands.size(), 1u) << d.reason;
+  EXPECT_EQ(d.commands[0].verb, reactor::Verb::kUpdate);
 }
 
 TEST(NodeLifecycleReducerTest, Deterministic) {

@@ -72,7 +72,9 @@ class ControllersTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (manager_) EXPECT_TRUE(manager_->Stop().ok());
+    if (manager_) {
+      EXPECT_TRUE(manager_->Stop().ok());
+    }
     manager_.reset();
     if (server_) server_->Stop();
     server_.reset();
