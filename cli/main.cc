@@ -16,6 +16,9 @@ Verbs:
   apiserver serve the Kubernetes API (kubectl works against it) over the event log
   controller-manager
             run the controllers (replication, endpoints, node lifecycle, garbage collection)
+  scheduler place Pods on nodes, and say why when a Pod fits nowhere
+  hollow-nodes
+            register N pretend nodes that run every Pod bound to them (for scale tests)
   apply     create or update objects from manifests (kubectl-compatible)
   create    create objects from manifests
   get       list or show objects
@@ -44,6 +47,8 @@ int main(int argc, char** argv) {
   if (verb == "import") return korc::cli::Import(args);
   if (verb == "apiserver") return korc::cli::ApiServer(args);
   if (verb == "controller-manager") return korc::cli::ControllerManager(args);
+  if (verb == "hollow-nodes") return korc::cli::HollowNodes(args);
+  if (verb == "scheduler") return korc::cli::Scheduler(args);
   if (verb == "apply") return korc::cli::Apply(args);
   if (verb == "create") return korc::cli::Create(args);
   if (verb == "get") return korc::cli::Get(args);

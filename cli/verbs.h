@@ -13,6 +13,8 @@ int Replay(const Args& args);     // korc replay: state at any point, or a diff,
 int Import(const Args& args);     // korc import: manifests into a stopped cluster's log
 int ApiServer(const Args& args);  // korc apiserver: serve the API over the event log
 int ControllerManager(const Args& args);  // korc controller-manager: the controllers
+int Scheduler(const Args& args);          // korc scheduler: binds Pods to nodes
+int HollowNodes(const Args& args);        // korc hollow-nodes: pretend nodes for scale tests
 int Apply(const Args& args);              // korc apply: kubectl-compatible client-side apply
 int Create(const Args& args);             // korc create: create objects from manifests
 int Get(const Args& args);                // korc get: objects as the server's Tables print them
