@@ -117,9 +117,10 @@ int Run(std::string_view verb, const Args& args, bool apply) {
         return;
       }
       ++failures;
-      std::cerr << "Error from server "
-                << (r.ok() ? ApiClient::ErrorMessage(*r) : r.status().message()) << ": when "
-                << (apply ? "applying" : "creating") << " " << doc.origin << "\n";
+      std::cerr << ApiClient::ServerError(r, std::string("error when ") +
+                                                 (apply ? "applying" : "creating") + " " +
+                                                 doc.origin)
+                << "\n";
     };
     if (!apply) {
       report(client->Call("POST", t.collection, modified.dump(), "application/json"), "created");

@@ -174,6 +174,20 @@ std::string ApiClient::ErrorMessage(const ApiResponse& r) {
   return "HTTP " + std::to_string(r.code) + ": " + r.body.substr(0, 200);
 }
 
+std::string ApiClient::ServerError(const Result<ApiResponse>& r, std::string_view context) {
+  if (!r.ok()) return "error: " + r.status().message();
+  std::string ctx = context.empty() ? "" : std::string(context) + ": ";
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_object() && j.contains("message") && j["message"].is_string()) {
+    std::string reason =
+        j.contains("reason") && j["reason"].is_string() ? j["reason"].get<std::string>() : "";
+    return "Error from server" + (reason.empty() ? "" : " (" + reason + ")") + ": " + ctx +
+           j["message"].get<std::string>();
+  }
+  return "Error from server: " + ctx + "HTTP " + std::to_string(r->code) + ": " +
+         r->body.substr(0, 200);
+}
+
 std::string UrlEncode(std::string_view s) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;

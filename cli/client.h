@@ -36,6 +36,10 @@ class ApiClient {
 
   // The message of a metav1.Status error body, else the body itself.
   static std::string ErrorMessage(const ApiResponse& r);
+  // The line kubectl prints for a failed request: "Error from server (NotFound): pods "x" not
+  // found", with `context` ("error when creating \"f.yaml\"") before the message when given;
+  // for a request that never got an answer, "error: " and why.
+  static std::string ServerError(const Result<ApiResponse>& r, std::string_view context = {});
 
  private:
   std::string server_;  // "http://127.0.0.1:6443"

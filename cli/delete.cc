@@ -98,8 +98,7 @@ int Delete(const Args& args) {
   if (!collection_delete.empty()) {
     auto r = client->Call("DELETE", collection_delete, body, "application/json");
     if (!r.ok() || r->code != 200) {
-      std::cerr << "Error from server "
-                << (r.ok() ? ApiClient::ErrorMessage(*r) : r.status().message()) << "\n";
+      std::cerr << ApiClient::ServerError(r) << "\n";
       return 1;
     }
     json list = json::parse(r->body, nullptr, false);
@@ -113,8 +112,7 @@ int Delete(const Args& args) {
       std::cout << what << " deleted\n";
     } else {
       ++failures;
-      std::cerr << "Error from server "
-                << (r.ok() ? ApiClient::ErrorMessage(*r) : r.status().message()) << "\n";
+      std::cerr << ApiClient::ServerError(r) << "\n";
     }
   }
   return failures ? 1 : 0;
@@ -152,8 +150,7 @@ int Scale(const Args& args) {
       client->Call("PATCH", Collection(*k, ns) + "/" + UrlEncode(positional[1]) + "/scale",
                    json{{"spec", {{"replicas", replicas}}}}.dump(), "application/merge-patch+json");
   if (!r.ok() || r->code != 200) {
-    std::cerr << "Error from server "
-              << (r.ok() ? ApiClient::ErrorMessage(*r) : r.status().message()) << "\n";
+    std::cerr << ApiClient::ServerError(r) << "\n";
     return 1;
   }
   std::cout << "replicationcontroller/" << positional[1] << " scaled\n";

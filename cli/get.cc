@@ -102,7 +102,7 @@ int Get(const Args& args) {
     return 1;
   }
   if (r->code != 200) {
-    std::cerr << "Error from server " << ApiClient::ErrorMessage(*r) << "\n";
+    std::cerr << ApiClient::ServerError(r) << "\n";
     return 1;
   }
   json doc = json::parse(r->body, nullptr, false);

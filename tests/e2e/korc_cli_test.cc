@@ -75,7 +75,8 @@ TEST_F(KorcCliTest, GetPrintsServerTables) {
   EXPECT_THAT(Ok({"get", "svc", "-l", "app=nope"}), Not(HasSubstr("mysql")));
   Outcome missing = Korc({"get", "rc", "nope"});
   EXPECT_EQ(missing.code, 1);
-  EXPECT_THAT(missing.out, HasSubstr("replicationcontrollers \"nope\" not found"));
+  EXPECT_THAT(missing.out,
+              HasSubstr("Error from server (NotFound): replicationcontrollers \"nope\" not found"));
   Outcome kind = Korc({"get", "deployments"});
   EXPECT_EQ(kind.code, 1);
   EXPECT_THAT(kind.out, HasSubstr("doesn't have a resource type \"deployments\""));
