@@ -167,10 +167,16 @@ class ZmqCommandServer final : public CommandServer {
             // [identity][tag][code][seq][duplicate][body] -> ROUTER [identity][""][tag]...
             if (f.size() != 6) continue;
             const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-            if (!router_.send(f[0], more)) continue;
-            router_.send(zmq::message_t(), more);
-            for (size_t i = 1; i < 6; ++i) {
-              router_.send(f[i], i + 1 < 6 ? more : zmq::send_flags::dontwait);
+            try {
+              if (!router_.send(f[0], more)) continue;
+              router_.send(zmq::message_t(), more);
+              for (size_t i = 1; i < 6; ++i) {
+                router_.send(f[i], i + 1 < 6 ? more : zmq::send_flags::dontwait);
+              }
+            } catch (const zmq::error_t& err) {
+              // The requester left (ROUTER_MANDATORY says EHOSTUNREACH): its reply is dropped
+              // and serving goes on. A client that comes back re-sends under the same id.
+              if (err.num() != EHOSTUNREACH) throw;
             }
           }
         }

@@ -16,6 +16,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "bus/command.h"
 #include "storage/event_log.h"
 #include "tests/storage/storage_test_util.h"
 
@@ -438,6 +439,41 @@ TEST_F(BusTest, BindingAnAddressInUseIsAnError) {
   EXPECT_EQ(second.status().code(), Code::kUnavailable) << second.status().ToString();
   auto bad = StartCatchUpServer(ctx_, *log_, "nonsense://x");
   EXPECT_EQ(bad.status().code(), Code::kInvalid) << bad.status().ToString();
+}
+
+// A requester that leaves before its answer must not stop the server answering others.
+TEST(CommandChannelTest, ARequesterThatLeftDoesNotStopTheServer) {
+  zmq::context_t ctx;
+  auto server = StartCommandServer(
+      ctx, "inproc://commands",
+      [](const CommandRequest& r) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return CommandReply{r.tag, 201, r.id == "a" ? 7u : 8u, false, "{}"};
+      },
+      4);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  {
+    auto gone = ConnectCommandClient(ctx, "inproc://commands");
+    ASSERT_TRUE(gone.ok());
+    CommandRequest a;
+    a.tag = 1;
+    a.id = "a";
+    ASSERT_TRUE((*gone)->Send(a).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let it reach the server
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // its answer finds no one
+  auto client = ConnectCommandClient(ctx, "inproc://commands");
+  ASSERT_TRUE(client.ok());
+  CommandRequest b;
+  b.tag = 2;
+  b.id = "b";
+  ASSERT_TRUE((*client)->Send(b).ok());
+  auto reply = (*client)->Receive(std::chrono::seconds(3));
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  ASSERT_TRUE(reply->has_value()) << "the server stopped answering";
+  EXPECT_EQ((*reply)->tag, 2u);
+  EXPECT_EQ((*reply)->code, 201);
+  EXPECT_EQ((*reply)->seq, 8u);
 }
 
 TEST(TopicTest, TopicOfIsKindSlashNamespace) {
