@@ -11,7 +11,10 @@
 //   CommandClient — a DEALER socket; many requests may be outstanding, matched to replies by
 //                   a client-chosen tag. One owner thread.
 //   CommandServer — a ROUTER socket and a pool of worker threads calling a handler, so many
-//                   commands wait on the API server's group commit at once.
+//                   commands wait on the API server's group commit at once. Each waiting
+//                   command holds a worker, so the pool bounds how many share one commit:
+//                   512, the sequencer's batch limit (64 capped commits at 64 commands and
+//                   halved the scheduler's binds/s, measured by bench/scheduler).
 //
 // Wire format (bus/README.md): request [""][tag][id][actor][cause][basis][basis_time]
 // [reason][method][path][content type][body]; reply [""][tag][code][seq][duplicate][body].
@@ -85,6 +88,6 @@ using CommandHandler = std::function<CommandReply(const CommandRequest&)>;
 Result<std::unique_ptr<CommandServer>> StartCommandServer(zmq::context_t& ctx,
                                                           const std::string& endpoint,
                                                           CommandHandler handler,
-                                                          size_t workers = 64);
+                                                          size_t workers = 512);
 
 }  // namespace korc::bus

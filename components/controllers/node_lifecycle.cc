@@ -259,8 +259,8 @@ Decision NodeLifecycleReducer::Reconcile(const View& view, const std::string& ke
   if (ready_status == "Unknown" || ready_status == "False") {
     const std::string why = ready_status == "Unknown" ? "unreachable" : "not ready";
     int evicted = 0, marked = 0, staying = 0;
-    for (const api::Pod* pod : view.ListAs<api::Pod>()) {
-      if (pod->spec.node_name != key || !pod->metadata.deletion_timestamp.empty()) continue;
+    for (const api::Pod* pod : view.PodsOnNode(key)) {
+      if (!pod->metadata.deletion_timestamp.empty()) continue;
       std::optional<int64_t> wait =
           EvictionWait(*pod, want_taint, options_.eviction_timeout.count());
       if (wait && now_ns >= not_ready_since + *wait) {

@@ -507,8 +507,8 @@ class NodeSync {
 
   void StartPods(const api::Node& node, Decision* d, std::vector<std::string>* summary) const {
     std::vector<const api::Pod*> pods;  // the node's non-terminal Pods
-    for (const api::Pod* p : view_.ListAs<api::Pod>()) {
-      if (p->spec.node_name == name_ && !IsTerminal(*p)) pods.push_back(p);
+    for (const api::Pod* p : view_.PodsOnNode(name_)) {
+      if (!IsTerminal(*p)) pods.push_back(p);
     }
     std::sort(pods.begin(), pods.end(), [](const api::Pod* a, const api::Pod* b) {
       return std::tie(a->metadata.creation_timestamp, a->metadata.name, a->metadata.namespace_) <

@@ -19,6 +19,7 @@ Status View::Apply(const Event& e, std::optional<api::Object>* previous) {
   if (e.type == EventType::kDeleted) {
     auto it = items_.find(key);
     if (it != items_.end()) {
+      IndexPod(key, &it->second.object, nullptr);
       if (previous) *previous = std::move(it->second.object);
       items_.erase(it);
     }
@@ -31,11 +32,41 @@ Status View::Apply(const Event& e, std::optional<api::Object>* previous) {
   }
   auto [it, inserted] = items_.try_emplace(std::move(key));
   ViewItem& item = it->second;
+  IndexPod(it->first, inserted ? nullptr : &item.object, &object->object);
   if (previous && !inserted) *previous = std::move(item.object);
   item.object = std::move(object->object);
   item.seq = e.seq;
   item.time_ns = e.time_ns;
   return Status::Ok();
+}
+
+void View::IndexPod(const std::string& key, const api::Object* before, const api::Object* after) {
+  const auto* b = before ? std::get_if<api::Pod>(before) : nullptr;
+  const auto* a = after ? std::get_if<api::Pod>(after) : nullptr;
+  const std::string* from = b && !b->spec.node_name.empty() ? &b->spec.node_name : nullptr;
+  const std::string* to = a && !a->spec.node_name.empty() ? &a->spec.node_name : nullptr;
+  if (from && to && *from == *to) return;
+  if (from) {
+    auto it = pods_by_node_.find(*from);
+    if (it != pods_by_node_.end()) {
+      it->second.erase(key);
+      if (it->second.empty()) pods_by_node_.erase(it);
+    }
+  }
+  if (to) pods_by_node_[*to].insert(key);
+}
+
+std::vector<const api::Pod*> View::PodsOnNode(std::string_view node) const {
+  std::vector<const api::Pod*> out;
+  auto it = pods_by_node_.find(node);
+  if (it == pods_by_node_.end()) return out;
+  out.reserve(it->second.size());
+  for (const auto& key : it->second) {
+    auto item = items_.find(key);
+    if (item == items_.end()) continue;
+    if (const auto* pod = std::get_if<api::Pod>(&item->second.object)) out.push_back(pod);
+  }
+  return out;
 }
 
 const ViewItem* View::Find(std::string_view kind, std::string_view ns,

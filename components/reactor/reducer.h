@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,9 +67,15 @@ class View {
   std::vector<const ViewItem*> List(std::string_view kind, std::string_view ns = {}) const;
   template <class T>
   std::vector<const T*> ListAs(std::string_view ns = {}) const;
+  // The Pods whose spec.nodeName is `node`, in ObjectKey order (an index kept by Apply: the
+  // kubelet-like reducers and node lifecycle ask this per node, and a scan of every Pod per
+  // node would make them quadratic).
+  std::vector<const api::Pod*> PodsOnNode(std::string_view node) const;
 
  private:
   bool Keeps(std::string_view kind) const;
+  void IndexPod(const std::string& key, const api::Object* before, const api::Object* after);
+  std::map<std::string, std::set<std::string>, std::less<>> pods_by_node_;  // node -> keys
   std::vector<std::string> kinds_;
   std::map<std::string, ViewItem, std::less<>> items_;  // by ObjectKey
   uint64_t seq_ = 0;
