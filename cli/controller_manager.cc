@@ -9,6 +9,7 @@
 #include <sstream>
 #include <zmq.hpp>
 
+#include "cli/bus_component.h"
 #include "cli/flags.h"
 #include "cli/verbs.h"
 #include "components/controllers/manager.h"
@@ -29,22 +30,16 @@ int ControllerManager(const Args& args) {
       "log on the bus and sends commands to the API server, which records who did what and\n"
       "why (see `korc events`). By default it talks to the API server of the same data dir.\n\n"
       "Flags");
-  std::string data_dir, bus_publish, bus_catch_up, bus_commands, controllers;
+  std::string controllers;
+  BusFlags bus;
   int64_t grace_s = 40, eviction_s = 300;
   int terminated_threshold = 12500;
-  opts.add_options()("help,h", "show this help")("data-dir",
-                                                 po::value(&data_dir)->default_value("korc-data"),
-                                                 "the data folder of the API server to follow")(
-      "bus-publish", po::value(&bus_publish),
-      "events endpoint (default ipc://DATA-DIR/bus-events)")(
-      "bus-catch-up", po::value(&bus_catch_up),
-      "catch-up endpoint (default ipc://DATA-DIR/bus-catch-up)")(
-      "bus-commands", po::value(&bus_commands),
-      "command endpoint (default ipc://DATA-DIR/bus-commands)")(
-      "controllers",
-      po::value(&controllers)
-          ->default_value("replication,endpoints,nodelifecycle,garbagecollector"),
-      "which controllers to run, comma-separated")(
+  opts.add_options()("help,h", "show this help");
+  AddBusFlags(opts, &bus);
+  opts.add_options()("controllers",
+                     po::value(&controllers)
+                         ->default_value("replication,endpoints,nodelifecycle,garbagecollector"),
+                     "which controllers to run, comma-separated")(
       "node-monitor-grace-period", po::value(&grace_s)->default_value(40),
       "seconds without a heartbeat before a node is marked Ready=Unknown")(
       "pod-eviction-timeout", po::value(&eviction_s)->default_value(300),
@@ -58,19 +53,9 @@ int ControllerManager(const Args& args) {
                  "--pod-eviction-timeout must be positive\n";
     return 2;
   }
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  std::string abs = std::filesystem::absolute(data_dir).string();
+  const sigset_t stop_signals = BlockStopSignals();
   controllers::ControllerManagerOptions o;
-  o.runtime.publisher_endpoint = bus_publish.empty() ? "ipc://" + abs + "/bus-events" : bus_publish;
-  o.runtime.catch_up_endpoint =
-      bus_catch_up.empty() ? "ipc://" + abs + "/bus-catch-up" : bus_catch_up;
-  o.runtime.command_endpoint =
-      bus_commands.empty() ? "ipc://" + abs + "/bus-commands" : bus_commands;
+  o.runtime = RuntimeOptionsFrom(bus);
   o.node_lifecycle.grace_period = std::chrono::seconds(grace_s);
   o.node_lifecycle.eviction_timeout = std::chrono::seconds(eviction_s);
   o.garbage_collector.terminated_pod_threshold = terminated_threshold;

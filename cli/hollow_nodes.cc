@@ -15,6 +15,7 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "cli/bus_component.h"
 #include "cli/flags.h"
 #include "cli/verbs.h"
 #include "components/reactor/runtime.h"
@@ -36,7 +37,8 @@ int HollowNodes(const Args& args) {
       "a kubelet sends, so the scheduler, the controllers and clients can be exercised at\n"
       "scale. By default it talks to the API server of the same data dir.\n\n"
       "Flags");
-  std::string data_dir, bus_publish, bus_catch_up, bus_commands, prefix, capacity, log_level;
+  std::string prefix, capacity, log_level;
+  BusFlags bus;
   int count = 0;
   int64_t heartbeat_s = 10;
   opts.add_options()("help,h", "show this help")("count", po::value(&count),
@@ -48,15 +50,8 @@ int HollowNodes(const Args& args) {
       "heartbeat-seconds", po::value(&heartbeat_s)->default_value(10),
       "each node posts its status at least this often")(
       "log-level", po::value(&log_level)->default_value("warn"),
-      "trace, debug, info, warn, error or off (info logs every heartbeat of every node)")(
-      "data-dir", po::value(&data_dir)->default_value("korc-data"),
-      "the data folder of the API server to talk to")(
-      "bus-publish", po::value(&bus_publish),
-      "events endpoint (default ipc://DATA-DIR/bus-events)")(
-      "bus-catch-up", po::value(&bus_catch_up),
-      "catch-up endpoint (default ipc://DATA-DIR/bus-catch-up)")(
-      "bus-commands", po::value(&bus_commands),
-      "command endpoint (default ipc://DATA-DIR/bus-commands)");
+      "trace, debug, info, warn, error or off (info logs every heartbeat of every node)");
+  AddBusFlags(opts, &bus);
   po::variables_map vm;
   if (auto code = ParseFlags("hollow-nodes", args, opts, vm)) return *code;
   auto usage = [](const std::string& message) {
@@ -79,49 +74,22 @@ int HollowNodes(const Args& args) {
   }
   spdlog::set_level(level);
 
-  // Blocked before the runtime's thread starts, so that it inherits the mask and only
-  // sigwait below takes them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  std::string abs = std::filesystem::absolute(data_dir).string();
-  reactor::RuntimeOptions ro;
-  ro.publisher_endpoint = bus_publish.empty() ? "ipc://" + abs + "/bus-events" : bus_publish;
-  ro.catch_up_endpoint = bus_catch_up.empty() ? "ipc://" + abs + "/bus-catch-up" : bus_catch_up;
-  ro.command_endpoint = bus_commands.empty() ? "ipc://" + abs + "/bus-commands" : bus_commands;
-
+  const sigset_t stop_signals = BlockStopSignals();
+  const reactor::RuntimeOptions ro = RuntimeOptionsFrom(bus);
   hollow::HollowNodesReducer reducer(o);
   zmq::context_t ctx;
   reactor::Runtime runtime(ctx, reducer, ro);
-  std::atomic<bool> stop{false};
-  Status result = Status::Ok();
-  std::thread loop([&] {
-    result = runtime.Run(stop);
-    // A runtime that cannot go on wakes the main thread as a signal would.
-    if (!stop.load()) kill(getpid(), SIGTERM);
+  return RunUntilStopped("hollow-nodes", runtime, stop_signals, [&] {
+    std::string resources_text;
+    for (const auto& [name, q] : o.capacity) {
+      resources_text += (resources_text.empty() ? "" : ",") + name + "=" + q.ToString();
+    }
+    std::cout << "korc hollow-nodes: running " << o.count << " hollow node"
+              << (o.count == 1 ? "" : "s") << " " << reducer.NodeName(0)
+              << (o.count > 1 ? " .. " + reducer.NodeName(o.count - 1) : "") << " ("
+              << resources_text << ", heartbeat every " << heartbeat_s << "s) against "
+              << ro.command_endpoint << std::endl;
   });
-  std::string resources_text;
-  for (const auto& [name, q] : o.capacity) {
-    resources_text += (resources_text.empty() ? "" : ",") + name + "=" + q.ToString();
-  }
-  std::cout << "korc hollow-nodes: running " << o.count << " hollow node"
-            << (o.count == 1 ? "" : "s") << " " << reducer.NodeName(0)
-            << (o.count > 1 ? " .. " + reducer.NodeName(o.count - 1) : "") << " (" << resources_text
-            << ", heartbeat every " << heartbeat_s << "s) against " << ro.command_endpoint
-            << std::endl;
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  stop.store(true);
-  loop.join();
-  if (!result.ok()) {
-    std::cerr << "korc hollow-nodes: " << result.message() << "\n";
-    return 1;
-  }
-  std::cout << "korc hollow-nodes: stopping" << std::endl;
-  return 0;
 }
 
 }  // namespace korc::cli
