@@ -102,23 +102,12 @@ std::string Plural(int n, std::string_view what) {
 // command id, still records it once.
 Command RecordEvent(api::ObjectReference about, std::string ns, std::string reason,
                     std::string message, int64_t now_s) {
-  api::KubeEvent e;
-  e.api_version = kApiVersion;
-  e.kind = KindName<api::KubeEvent>();
-  e.metadata.generate_name = about.name + ".";
-  e.metadata.namespace_ = std::move(ns);
-  about.api_version = kApiVersion;
-  e.involved_object = std::move(about);
-  e.reason = std::move(reason);
-  e.message = std::move(message);
-  e.source.component = kComponent;
-  e.first_timestamp.unix_ns = now_s;
-  e.last_timestamp.unix_ns = now_s;
-  e.count = 1;
-  e.type = "Normal";
-  e.reporting_component = kComponent;
-  std::string what = "record event " + e.reason + ": " + e.message;
-  return Command::Create(api::Object(std::move(e)), std::move(what));
+  return reactor::RecordEvent({.about = std::move(about),
+                               .ns = std::move(ns),
+                               .reason = std::move(reason),
+                               .message = std::move(message),
+                               .component = std::string(kComponent),
+                               .now_ns = now_s});
 }
 
 // Kubernetes' nodeutil.RecordNodeStatusChange.

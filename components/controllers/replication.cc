@@ -361,27 +361,18 @@ class RcSync {
   }
 
   Command RecordEvent(std::string reason, std::string message) const {
-    api::KubeEvent e;
-    e.api_version = kApiVersion;
-    e.kind = "Event";
-    e.metadata.generate_name = rc_.metadata.name + ".";
-    e.metadata.namespace_ = rc_.metadata.namespace_;
-    e.involved_object.kind = kRcKind;
-    e.involved_object.namespace_ = rc_.metadata.namespace_;
-    e.involved_object.name = rc_.metadata.name;
-    e.involved_object.uid = rc_.metadata.uid;
-    e.involved_object.api_version = kApiVersion;
-    e.involved_object.resource_version = ResourceVersion();
-    e.reason = std::move(reason);
-    e.message = std::move(message);
-    e.source.component = kComponent;
-    e.first_timestamp.unix_ns = now_;
-    e.last_timestamp.unix_ns = now_;
-    e.count = 1;
-    e.type = "Normal";
-    e.reporting_component = kComponent;
-    std::string what = "record event " + e.reason + ": " + e.message;
-    return Command::Create(api::Object(std::move(e)), std::move(what));
+    api::ObjectReference rc;
+    rc.kind = kRcKind;
+    rc.namespace_ = rc_.metadata.namespace_;
+    rc.name = rc_.metadata.name;
+    rc.uid = rc_.metadata.uid;
+    rc.resource_version = ResourceVersion();
+    return reactor::RecordEvent({.about = std::move(rc),
+                                 .ns = rc_.metadata.namespace_,
+                                 .reason = std::move(reason),
+                                 .message = std::move(message),
+                                 .component = std::string(kComponent),
+                                 .now_ns = now_});
   }
 
   std::string ResourceVersion() const {
@@ -464,7 +455,8 @@ void ReplicationReducer::Wake(const View& view, const Event& e, const api::Objec
   const size_t first = keys->size();
   for (const api::Pod* p : {old_pod, new_pod}) {
     if (!p) continue;
-    if (const Rc* rc = ControllerOf(view, *p)) keys->push_back(reactor::NamespacedKey(e.ns, rc->metadata.name));
+    if (const Rc* rc = ControllerOf(view, *p))
+      keys->push_back(reactor::NamespacedKey(e.ns, rc->metadata.name));
   }
   const api::Pod* now = new_pod ? new_pod : old_pod;
   const bool orphan = now && !ControllerRef(now->metadata);

@@ -173,4 +173,25 @@ Command Command::Bind(std::string ns, std::string pod, std::string node, std::st
                  std::move(reason), {}};
 }
 
+Command RecordEvent(EventRecord r, std::string what) {
+  api::KubeEvent e;
+  e.api_version = kApiVersion;
+  e.kind = KindName<api::KubeEvent>();
+  e.metadata.generate_name = r.about.name + ".";
+  e.metadata.namespace_ = std::move(r.ns);
+  e.involved_object = std::move(r.about);
+  e.involved_object.api_version = kApiVersion;
+  e.reason = std::move(r.reason);
+  e.message = std::move(r.message);
+  e.source.component = r.component;
+  e.reporting_component = std::move(r.component);
+  e.first_timestamp.unix_ns = r.now_ns;
+  e.last_timestamp.unix_ns = r.now_ns;
+  e.count = 1;
+  e.type = std::move(r.type);
+  e.action = std::move(r.action);
+  if (what.empty()) what = "record event " + e.reason + ": " + e.message;
+  return Command::Create(api::Object(std::move(e)), std::move(what));
+}
+
 }  // namespace korc::reactor

@@ -120,6 +120,23 @@ struct Command {
   static Command Bind(std::string ns, std::string pod, std::string node, std::string reason = {});
 };
 
+// A Kubernetes Event (what `kubectl describe` lists) about one object, for a reducer to
+// record its decision as kube-controller-manager and kube-scheduler do.
+struct EventRecord {
+  api::ObjectReference about;   // apiVersion is filled in
+  std::string ns;               // where it is filed: the object's namespace, "default" for a Node
+  std::string type = "Normal";  // or "Warning"
+  std::string reason;           // "SuccessfulCreate"
+  std::string message;
+  std::string action;     // optional: "Scheduling"
+  std::string component;  // source and reporting component: "replication-controller"
+  int64_t now_ns = 0;     // first and last timestamp
+};
+// The create command for it. The name is left to the server (generateName "<object>."), so
+// a replayed decision, which keeps its command id, still records it once. `what` is the
+// command's reason; by default "record event <reason>: <message>".
+Command RecordEvent(EventRecord record, std::string what = {});
+
 struct Decision {
   std::vector<Command> commands;
   // Reconcile this key again after this long even if nothing wakes it (time-driven rules:

@@ -305,29 +305,23 @@ class Cycle {
   Command PodEvent(const Candidate& c, std::string type, std::string reason, std::string action,
                    std::string message) const {
     const api::ObjectMeta& m = c.pod->metadata;
-    api::KubeEvent e;
-    e.api_version = kApiVersion;
-    e.kind = "Event";
-    e.metadata.generate_name = m.name + ".";
-    e.metadata.namespace_ = m.namespace_;
-    e.involved_object.kind = kPodKind;
-    e.involved_object.namespace_ = m.namespace_;
-    e.involved_object.name = m.name;
-    e.involved_object.uid = m.uid;
-    e.involved_object.api_version = kApiVersion;
-    e.involved_object.resource_version =
+    api::ObjectReference pod;
+    pod.kind = kPodKind;
+    pod.namespace_ = m.namespace_;
+    pod.name = m.name;
+    pod.uid = m.uid;
+    pod.resource_version =
         m.resource_version.empty() ? std::to_string(c.item->seq) : m.resource_version;
-    e.reason = std::move(reason);
-    e.message = std::move(message);
-    e.source.component = kComponent;
-    e.first_timestamp.unix_ns = now_;
-    e.last_timestamp.unix_ns = now_;
-    e.count = 1;
-    e.type = std::move(type);
-    e.action = std::move(action);
-    e.reporting_component = kComponent;
-    std::string what = "record event " + e.reason + " for pod " + m.name + ": " + e.message;
-    return Command::Create(api::Object(std::move(e)), std::move(what));
+    std::string what = "record event " + reason + " for pod " + m.name + ": " + message;
+    return reactor::RecordEvent({.about = std::move(pod),
+                                 .ns = m.namespace_,
+                                 .type = std::move(type),
+                                 .reason = std::move(reason),
+                                 .message = std::move(message),
+                                 .action = std::move(action),
+                                 .component = std::string(kComponent),
+                                 .now_ns = now_},
+                                std::move(what));
   }
 
   Decision Finish(size_t batch_size) {
