@@ -22,6 +22,7 @@
 #include "core/values.h"
 #include "storage/event_log.h"
 #include "tests/apiserver/http_client.h"
+#include "tests/integration/cluster.h"
 
 namespace korc {
 namespace {
@@ -83,48 +84,19 @@ bool Terminating(const json& pod) { return pod["metadata"].contains("deletionTim
 class NodeLifecycleTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/korc-node-lifecycle-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto log = storage::OpenRocksDbEventLog(dir_ + "/log");
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(log).value();
-    const std::string tag = std::to_string(reinterpret_cast<uintptr_t>(this));
-    auto publisher = bus::MakePublisher(ctx_, {"inproc://events-" + tag});
-    ASSERT_TRUE(publisher.ok());
-    publisher_ = std::move(publisher).value();
-    auto catch_up = bus::StartCatchUpServer(ctx_, *log_, "inproc://catch-up-" + tag);
-    ASSERT_TRUE(catch_up.ok());
-    catch_up_ = std::move(catch_up).value();
-    apiserver::ApiServerOptions o;
-    o.port = 0;
-    o.bus_context = &ctx_;
-    o.command_endpoint = "inproc://commands-" + tag;
-    auto server = apiserver::ApiServer::Start(*log_, publisher_.get(), o);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(server).value();
-    port_ = server_->port();
-
     controllers::ControllerManagerOptions mo;
-    mo.runtime.publisher_endpoint = "inproc://events-" + tag;
-    mo.runtime.catch_up_endpoint = "inproc://catch-up-" + tag;
-    mo.runtime.command_endpoint = server_->command_endpoint();
     mo.node_lifecycle.grace_period = kGracePeriod;
     mo.node_lifecycle.eviction_timeout = kEvictionTimeout;
-    manager_ = std::make_unique<controllers::ControllerManager>(ctx_, mo);
-    ASSERT_TRUE(manager_->Start().ok());
+    ASSERT_TRUE(cluster_.Start(&mo).ok());
+    log_ = &cluster_.log();
+    manager_ = cluster_.manager();
+    port_ = cluster_.port();
   }
 
   void TearDown() override {
     if (manager_) {
       EXPECT_TRUE(manager_->Stop().ok());
     }
-    manager_.reset();
-    if (server_) server_->Stop();
-    server_.reset();
-    catch_up_.reset();
-    publisher_.reset();
-    log_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   HttpResult Call(const std::string& method, const std::string& target,
@@ -166,13 +138,9 @@ class NodeLifecycleTest : public ::testing::Test {
     ASSERT_EQ(r.code, 200) << r.body;
   }
 
-  std::string dir_;
-  zmq::context_t ctx_;
-  std::unique_ptr<storage::EventLog> log_;
-  std::unique_ptr<bus::Publisher> publisher_;
-  std::unique_ptr<bus::CatchUpServer> catch_up_;
-  std::unique_ptr<apiserver::ApiServer> server_;
-  std::unique_ptr<controllers::ControllerManager> manager_;
+  korc::testing::TestCluster cluster_;
+  storage::EventLog* log_ = nullptr;
+  controllers::ControllerManager* manager_ = nullptr;
   uint16_t port_ = 0;
 };
 

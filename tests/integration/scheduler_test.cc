@@ -22,6 +22,7 @@
 #include "components/reactor/runtime.h"
 #include "storage/event_log.h"
 #include "tests/apiserver/http_client.h"
+#include "tests/integration/cluster.h"
 
 namespace korc {
 namespace {
@@ -30,33 +31,15 @@ using json = nlohmann::json;
 using korc::testing::Http;
 
 TEST(SchedulerIntegrationTest, ThousandReplicasOnHundredHollowNodes) {
-  char tmpl[] = "/tmp/korc-sched-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
   {
-    auto log = storage::OpenRocksDbEventLog(dir + "/log");
-    ASSERT_TRUE(log.ok());
-    zmq::context_t ctx;
-    auto publisher = bus::MakePublisher(ctx, {"inproc://events"});
-    ASSERT_TRUE(publisher.ok());
-    auto catch_up = bus::StartCatchUpServer(ctx, **log, "inproc://catch-up");
-    ASSERT_TRUE(catch_up.ok());
-    apiserver::ApiServerOptions o;
-    o.port = 0;
-    o.bus_context = &ctx;
-    o.command_endpoint = "inproc://commands";
-    auto server = apiserver::ApiServer::Start(**log, publisher->get(), o);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    const uint16_t port = (*server)->port();
-
-    reactor::RuntimeOptions ro;
-    ro.publisher_endpoint = "inproc://events";
-    ro.catch_up_endpoint = "inproc://catch-up";
-    ro.command_endpoint = (*server)->command_endpoint();
+    korc::testing::TestCluster cluster;
     controllers::ControllerManagerOptions mo;
-    mo.runtime = ro;
     mo.controllers = {"replication"};
-    controllers::ControllerManager manager(ctx, mo);
-    ASSERT_TRUE(manager.Start().ok());
+    ASSERT_TRUE(cluster.Start(&mo).ok());
+    const uint16_t port = cluster.port();
+    zmq::context_t& ctx = cluster.ctx();
+    storage::EventLog* log = &cluster.log();
+    const reactor::RuntimeOptions& ro = cluster.runtime_options();
     scheduler::SchedulerReducer scheduler;
     hollow::HollowNodesOptions ho;
     ho.count = 100;
@@ -116,20 +99,18 @@ TEST(SchedulerIntegrationTest, ThousandReplicasOnHundredHollowNodes) {
     // Every binding was the scheduler's, and no Pod was bound twice.
     std::map<std::string, int> binds;
     std::map<std::string, std::string> node_of;
-    ASSERT_TRUE((*log)
-                    ->ReadEvents(1, 0,
-                                 [&](Event& e) {
-                                   if (e.kind != "Pod" || e.type == EventType::kDeleted)
-                                     return true;
-                                   std::string node =
-                                       json::parse(e.object)["spec"].value("nodeName", "");
-                                   if (!node.empty() && node_of[e.name] != node) {
-                                     ++binds[e.name];
-                                     EXPECT_EQ(e.actor, "system:scheduler") << e.name;
-                                   }
-                                   node_of[e.name] = node;
-                                   return true;
-                                 })
+    ASSERT_TRUE(log->ReadEvents(1, 0,
+                                [&](Event& e) {
+                                  if (e.kind != "Pod" || e.type == EventType::kDeleted) return true;
+                                  std::string node =
+                                      json::parse(e.object)["spec"].value("nodeName", "");
+                                  if (!node.empty() && node_of[e.name] != node) {
+                                    ++binds[e.name];
+                                    EXPECT_EQ(e.actor, "system:scheduler") << e.name;
+                                  }
+                                  node_of[e.name] = node;
+                                  return true;
+                                })
                     .ok());
     EXPECT_EQ(binds.size(), 1000u);
     for (const auto& [pod, n] : binds) EXPECT_EQ(n, 1) << pod;
@@ -137,10 +118,8 @@ TEST(SchedulerIntegrationTest, ThousandReplicasOnHundredHollowNodes) {
     stop.store(true);
     t1.join();
     t2.join();
-    EXPECT_TRUE(manager.Stop().ok());
-    (*server)->Stop();
+    EXPECT_TRUE(cluster.manager()->Stop().ok());
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
