@@ -53,8 +53,7 @@ Target Locate(const ManifestDoc& doc, const std::string& default_ns) {
   const api::ObjectMeta& m = api::Meta(doc.decoded.object);
   std::string ns = m.namespace_.empty() ? default_ns : m.namespace_;
   Target t;
-  t.collection = "/api/v1/" + (kind.namespaced ? "namespaces/" + UrlEncode(ns) + "/" : "") +
-                 std::string(kind.resource);
+  t.collection = kind.CollectionPath(UrlEncode(ns));
   t.item = t.collection + "/" + UrlEncode(m.name);
   t.what = std::string(kind.singular) + "/" + m.name;
   return t;

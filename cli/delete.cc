@@ -17,8 +17,7 @@ using json = nlohmann::json;
 namespace {
 
 std::string Collection(const KindInfo& kind, const std::string& ns) {
-  return "/api/v1/" + (kind.namespaced ? "namespaces/" + UrlEncode(ns) + "/" : "") +
-         std::string(kind.resource);
+  return kind.CollectionPath(UrlEncode(ns));
 }
 
 }  // namespace

@@ -106,9 +106,7 @@ class Fetcher {
 
 // The collection path of `kind`: in `ns`, or across namespaces when ns is empty.
 std::string CollectionPath(const KindInfo& kind, const std::string& ns) {
-  std::string path = "/api/v1/";
-  if (kind.namespaced && !ns.empty()) path += "namespaces/" + UrlEncode(ns) + "/";
-  return path + std::string(kind.resource);
+  return kind.CollectionPath(UrlEncode(ns));
 }
 
 // Events whose involvedObject is this object, selected by the server on kind, name,

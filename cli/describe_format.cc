@@ -6,6 +6,7 @@
 #include <set>
 
 #include "cli/output.h"
+#include "core/kinds.h"
 #include "core/quantity.h"
 
 namespace korc::cli {
@@ -875,6 +876,34 @@ std::string DescribeKubeEvent(const api::KubeEvent& e, const std::vector<api::Ku
   return w.Done();
 }
 
+std::string DescribeLease(const api::Lease& l, const std::vector<api::KubeEvent>& events,
+                          const DescribeOptions& o) {
+  PrefixWriter w;
+  w.Write(0, "Name:\t" + l.metadata.name + "\n");
+  w.Write(0, "Namespace:\t" + l.metadata.namespace_ + "\n");
+  PrintLabelsMultiline(w, "Labels", l.metadata.labels);
+  PrintAnnotationsMultiline(w, "Annotations", l.metadata.annotations);
+  w.Write(0, "API Version:\t" + std::string(KindOf(api::Object(l)).api_version) + "\n");
+  w.Write(0, "Kind:\tLease\n");
+  w.Write(0, "Spec:\n");
+  const api::LeaseSpec& s = l.spec;
+  if (!s.acquire_time.empty()) {
+    w.Write(1, "Acquire Time:\t" + api::FormatRfc3339(s.acquire_time.unix_ns, true) + "\n");
+  }
+  if (!s.holder_identity.empty()) w.Write(1, "Holder Identity:\t" + s.holder_identity + "\n");
+  if (s.lease_duration_seconds) {
+    w.Write(1, "Lease Duration Seconds:\t" + std::to_string(*s.lease_duration_seconds) + "\n");
+  }
+  if (s.lease_transitions) {
+    w.Write(1, "Lease Transitions:\t" + std::to_string(*s.lease_transitions) + "\n");
+  }
+  if (!s.renew_time.empty()) {
+    w.Write(1, "Renew Time:\t" + api::FormatRfc3339(s.renew_time.unix_ns, true) + "\n");
+  }
+  DescribeEvents(events, w, o);
+  return w.Done();
+}
+
 std::string DescribeObject(const api::Object& object, const Related& related,
                            const DescribeOptions& options) {
   const auto& ev = related.events;
@@ -893,6 +922,8 @@ std::string DescribeObject(const api::Object& object, const Related& related,
           return DescribeNode(o, related.pods, ev, options);
         } else if constexpr (std::is_same_v<T, api::Namespace>) {
           return DescribeNamespace(o, ev, options);
+        } else if constexpr (std::is_same_v<T, api::Lease>) {
+          return DescribeLease(o, ev, options);
         } else {
           return DescribeKubeEvent(o, ev, options);
         }

@@ -55,6 +55,10 @@ std::string DescribeNamespace(const api::Namespace& ns, const std::vector<api::K
 std::string DescribeKubeEvent(const api::KubeEvent& event,
                               const std::vector<api::KubeEvent>& events,
                               const DescribeOptions& options);
+// Kubernetes has no dedicated Lease describer; this follows its generic one (the object's
+// fields, title-cased).
+std::string DescribeLease(const api::Lease& lease, const std::vector<api::KubeEvent>& events,
+                          const DescribeOptions& options);
 
 // A pod's quality-of-service class as Kubernetes computes it from its containers' cpu and
 // memory requests and limits: "Guaranteed", "Burstable" or "BestEffort".

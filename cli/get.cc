@@ -83,9 +83,7 @@ int Get(const Args& args) {
   }
   const bool all = vm.count("all-namespaces") > 0 || !kind->namespaced;
   const std::string name = positional.size() > 1 ? positional[1] : "";
-  std::string path = "/api/v1/";
-  if (!all) path += "namespaces/" + UrlEncode(ns) + "/";
-  path += std::string(kind->resource);
+  std::string path = kind->CollectionPath(all ? "" : UrlEncode(ns));
   if (!name.empty()) path += "/" + UrlEncode(name);
   std::string query = selector.empty() ? "" : "labelSelector=" + UrlEncode(selector);
 

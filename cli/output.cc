@@ -83,6 +83,11 @@ std::string Summary(const api::Object& object) {
                  (o.spec.unschedulable ? ", unschedulable" : "");
         } else if constexpr (std::is_same_v<T, api::Namespace>) {
           return o.status.phase;
+        } else if constexpr (std::is_same_v<T, api::Lease>) {
+          return "held by " + (o.spec.holder_identity.empty() ? "nobody" : o.spec.holder_identity) +
+                 ", renewed " +
+                 (o.spec.renew_time.empty() ? "never"
+                                            : api::FormatRfc3339(o.spec.renew_time.unix_ns, true));
         } else {
           return o.type + " " + o.reason + ": " + o.involved_object.kind + "/" +
                  o.involved_object.name;

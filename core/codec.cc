@@ -334,11 +334,22 @@ Result<const KindInfo*> ResolveKind(std::string_view api_version, std::string_vi
                               ")");
   }
   const KindInfo* info = FindKind(kind);
-  if (api_version != kApiVersion || !info) {
+  if (!info || api_version != info->api_version) {
+    // "v1: Pod, ..., Event; coordination.k8s.io/v1: Lease" (Kinds() lists a group's kinds
+    // together).
+    std::string served;
+    std::string_view group_version;
+    for (const KindInfo& k : Kinds()) {
+      if (k.api_version != group_version) {
+        served += (served.empty() ? "" : "; ") + std::string(k.api_version) + ": ";
+        group_version = k.api_version;
+      } else {
+        served += ", ";
+      }
+      served += k.kind;
+    }
     return Status::BadRequest(where + "no kind " + GoQuote(kind) + " is registered for version " +
-                              GoQuote(api_version) +
-                              " (korc serves v1: Pod, ReplicationController, Service, "
-                              "Endpoints, Node, Namespace, Event)");
+                              GoQuote(api_version) + " (korc serves " + served + ")");
   }
   return info;
 }
@@ -375,10 +386,8 @@ Result<Decoded> DecodeNode(const N& root, const std::string& where) {
     Decoder<N>(st).Decode(root, obj);
   });
   if (st.failed())
-    return Status::BadRequest(std::string(kind) +
-                              " in version \"v1\" cannot be "
-                              "decoded: " +
-                              st.error);
+    return Status::BadRequest(std::string(kind) + " in version " + GoQuote(info->version()) +
+                              " cannot be decoded: " + st.error);
   out.unknown_fields = std::move(st.unknown);
   return out;
 }
@@ -436,7 +445,7 @@ std::string EncodeJson(const api::Object& object) {
       [&](const auto& x) {
         if (x.kind.empty() || x.api_version.empty()) {
           auto copy = x;
-          copy.api_version = kApiVersion;
+          copy.api_version = KindOf(object).api_version;
           copy.kind = KindOf(object).kind;
           Encoder<JsonWriter>(w).Encode(copy);
         } else {
@@ -461,7 +470,7 @@ std::string EncodeYaml(const api::Object& object) {
   std::visit(
       [&](const auto& x) {
         auto copy = x;
-        copy.api_version = kApiVersion;
+        copy.api_version = KindOf(object).api_version;
         copy.kind = KindOf(object).kind;
         Encoder<YamlWriter>(w).Encode(copy);
       },
@@ -513,6 +522,7 @@ KORC_INSTANTIATE_CODEC(api::Endpoints)
 KORC_INSTANTIATE_CODEC(api::Node)
 KORC_INSTANTIATE_CODEC(api::Namespace)
 KORC_INSTANTIATE_CODEC(api::KubeEvent)
+KORC_INSTANTIATE_CODEC(api::Lease)
 KORC_INSTANTIATE_CODEC(api::StatusObject)
 KORC_INSTANTIATE_CODEC(api::ObjectMeta)
 #undef KORC_INSTANTIATE_CODEC

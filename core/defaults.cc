@@ -59,6 +59,17 @@ void PostDefault(api::Namespace& ns) {
   if (ns.status.phase.empty()) ns.status.phase = "Active";
 }
 
+// The v1 API has both podCIDR and podCIDRs; Kubernetes keeps them in step (podCIDR is
+// podCIDRs[0]). One given alone fills the other; both given are left for validation, so a
+// change of either is seen (and refused) by ValidateUpdate.
+void PostDefault(api::NodeSpec& s) {
+  if (s.pod_cidr.empty() && !s.pod_cidrs.empty()) {
+    s.pod_cidr = s.pod_cidrs[0];
+  } else if (!s.pod_cidr.empty() && s.pod_cidrs.empty()) {
+    s.pod_cidrs = {s.pod_cidr};
+  }
+}
+
 template <class T>
 struct IsOptionalInt : std::false_type {};
 template <class T>

@@ -27,6 +27,26 @@ struct KindInfo {
   bool namespaced;
   NameRule name_rule;
   size_t variant_index;  // index into api::Object
+  // The API group ("" for the core group, served under /api) and its version; apiVersion
+  // is "v1" for the core group and "group/version" otherwise ("coordination.k8s.io/v1").
+  std::string_view group = "";
+  std::string_view api_version = "v1";
+
+  std::string_view version() const {
+    auto slash = api_version.find('/');
+    return slash == std::string_view::npos ? api_version : api_version.substr(slash + 1);
+  }
+  // Where the kind's group version is served: "/api/v1" or "/apis/coordination.k8s.io/v1".
+  std::string ApiPrefix() const {
+    return group.empty() ? "/api/" + std::string(api_version) : "/apis/" + std::string(api_version);
+  }
+  // The collection path: ApiPrefix()/[namespaces/{ns}/]{resource}; `ns` empty means every
+  // namespace (or a cluster-scoped kind). `ns` is put in the path as it is (callers encode).
+  std::string CollectionPath(std::string_view ns = {}) const {
+    std::string path = ApiPrefix() + "/";
+    if (namespaced && !ns.empty()) path.append("namespaces/").append(ns).push_back('/');
+    return path.append(resource);
+  }
 };
 
 // Every served kind, in a stable order.
@@ -49,6 +69,7 @@ std::string_view KindName() {
 // A default-constructed object of the kind at `info.variant_index`.
 api::Object NewObject(const KindInfo& info);
 
+// The core group's apiVersion (Pod, Node, ...); other groups' kinds carry theirs in KindInfo.
 inline constexpr std::string_view kApiVersion = "v1";
 
 }  // namespace korc

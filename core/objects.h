@@ -1,4 +1,5 @@
-// The Kubernetes core/v1 objects korc serves, as typed structs with their schemas.
+// The Kubernetes core/v1 (and coordination.k8s.io/v1 Lease) objects korc serves, as typed structs
+// with their schemas.
 //
 // Field names follow the Kubernetes JSON names (camelCase in JSON, snake_case members);
 // each struct's Fields() below is its single schema (see core/schema.h). Optional<> marks
@@ -980,6 +981,38 @@ struct KubeEvent {
 };
 
 // ---------------------------------------------------------------------------------------
+// Lease (coordination.k8s.io/v1): a small object a holder renews to say it is alive. Each
+// kubelet renews kube-node-lease/<node name> every few seconds, so that heartbeats do not
+// rewrite the whole Node.
+
+struct LeaseSpec {
+  std::string holder_identity;
+  std::optional<int32_t> lease_duration_seconds;
+  MicroTime acquire_time;
+  MicroTime renew_time;
+  std::optional<int32_t> lease_transitions;
+  bool operator==(const LeaseSpec&) const = default;
+};
+constexpr auto Fields(const LeaseSpec*) {
+  using T = LeaseSpec;
+  return std::tuple{
+      F("holderIdentity", &T::holder_identity),
+      F("leaseDurationSeconds", &T::lease_duration_seconds, kPositive),
+      F("acquireTime", &T::acquire_time),
+      F("renewTime", &T::renew_time),
+      F("leaseTransitions", &T::lease_transitions, kNonNegative),
+  };
+}
+
+struct Lease {
+  std::string api_version;
+  std::string kind;
+  ObjectMeta metadata;
+  LeaseSpec spec;
+  bool operator==(const Lease&) const = default;
+};
+
+// ---------------------------------------------------------------------------------------
 // Top-level kinds share a head (apiVersion, kind, metadata). Each declares its schema.
 
 constexpr auto Fields(const Pod*) {
@@ -1011,6 +1044,11 @@ constexpr auto Fields(const Namespace*) {
   using T = Namespace;
   return std::tuple{F("apiVersion", &T::api_version), F("kind", &T::kind),
                     F("metadata", &T::metadata), F("spec", &T::spec), F("status", &T::status)};
+}
+constexpr auto Fields(const Lease*) {
+  using T = Lease;
+  return std::tuple{F("apiVersion", &T::api_version), F("kind", &T::kind),
+                    F("metadata", &T::metadata), F("spec", &T::spec)};
 }
 constexpr auto Fields(const KubeEvent*) {
   using T = KubeEvent;
@@ -1100,7 +1138,7 @@ constexpr auto Fields(const StatusObject*) {
 // Any object of a served kind.
 
 using Object =
-    std::variant<Pod, ReplicationController, Service, Endpoints, Node, Namespace, KubeEvent>;
+    std::variant<Pod, ReplicationController, Service, Endpoints, Node, Namespace, KubeEvent, Lease>;
 
 // The metadata every object has.
 inline ObjectMeta& Meta(Object& o) {

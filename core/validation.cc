@@ -5,6 +5,7 @@
 #include <set>
 #include <type_traits>
 
+#include "core/cidr.h"
 #include "core/kinds.h"
 #include "core/schema_walk.h"
 
@@ -367,6 +368,7 @@ class Validator {
   static void Hook(Validator& v, const api::ResourceRequirements& r);
   static void Hook(Validator& v, const api::ServiceSpec& s);
   static void Hook(Validator& v, const api::ReplicationControllerSpec& s);
+  static void Hook(Validator& v, const api::NodeSpec& s);
 
   FieldPath path_;
 };
@@ -478,6 +480,24 @@ void Validator::Hook(Validator& v, const api::ReplicationControllerSpec& s) {
   }
 }
 
+void Validator::Hook(Validator& v, const api::NodeSpec& s) {
+  if (!s.pod_cidr.empty() && !Cidr::Parse(s.pod_cidr)) {
+    v.AddAt("podCIDR", FieldErrorType::kInvalid, GoQuote(s.pod_cidr),
+            "must be a valid CIDR value, (e.g. 10.9.0.0/16 or 2001:db8::/64)");
+  }
+  for (size_t i = 0; i < s.pod_cidrs.size(); ++i) {
+    if (!Cidr::Parse(s.pod_cidrs[i])) {
+      v.AddAt("podCIDRs[" + std::to_string(i) + "]", FieldErrorType::kInvalid,
+              GoQuote(s.pod_cidrs[i]),
+              "must be a valid CIDR value, (e.g. 10.9.0.0/16 or 2001:db8::/64)");
+    }
+  }
+  if (s.pod_cidrs.size() > 2) {
+    v.AddAt("podCIDRs", FieldErrorType::kInvalid, "",
+            "may specify no more than one CIDR for each IP family");
+  }
+}
+
 void ValidateMeta(Validator& v, const KindInfo& kind, const api::ObjectMeta& m) {
   if (m.name.empty()) {
     if (m.generate_name.empty()) {
@@ -526,6 +546,24 @@ FieldErrors Validate(const api::Object& object) {
     }
   }
   return std::move(v.errors);
+}
+
+FieldErrors ValidateUpdate(const api::Object& current, const api::Object& updated) {
+  FieldErrors errors;
+  const auto* before = std::get_if<api::Node>(&current);
+  const auto* after = std::get_if<api::Node>(&updated);
+  if (before && after) {
+    // Kubernetes' ValidateNodeUpdate: the node IPAM controller may assign a pod CIDR once
+    // (from "" to a value); after that, pods on the node hold addresses from it.
+    constexpr std::string_view kOnce =
+        "node updates may not change podCIDR except from \"\" to valid";
+    if (!before->spec.pod_cidr.empty() && before->spec.pod_cidr != after->spec.pod_cidr) {
+      errors.push_back({FieldErrorType::kForbidden, "spec.podCIDR", {}, std::string(kOnce)});
+    } else if (!before->spec.pod_cidrs.empty() && before->spec.pod_cidrs != after->spec.pod_cidrs) {
+      errors.push_back({FieldErrorType::kForbidden, "spec.podCIDRs", {}, std::string(kOnce)});
+    }
+  }
+  return errors;
 }
 
 }  // namespace korc

@@ -16,6 +16,9 @@ namespace korc {
 
 // All problems with `object`; empty when it is valid.
 FieldErrors Validate(const api::Object& object);
+// The rules an update must keep beyond Validate(updated): fields that may not change once
+// set (a Node's spec.podCIDR). `current` and `updated` are of the same kind, both defaulted.
+FieldErrors ValidateUpdate(const api::Object& current, const api::Object& updated);
 
 // Building blocks, also used by the API server and the CLI. Each returns the problems with
 // `value` (empty when fine), worded as Kubernetes' apimachinery validators word them.

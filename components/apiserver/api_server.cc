@@ -11,12 +11,14 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <thread>
 
 #include "bus/command.h"
 #include "components/apiserver/handlers.h"
+#include "components/apiserver/pod_log.h"
 #include "components/apiserver/store.h"
 
 namespace korc::apiserver {
@@ -37,6 +39,7 @@ class ApiServerImpl : public ApiServer {
         store_(std::move(store)),
         sequencer_(log, *store_, hub_, publisher, {}),
         handlers_(log, *store_, sequencer_, hub_),
+        pod_logs_(*store_),
         acceptor_(io_) {}
 
   ~ApiServerImpl() override { Stop(); }
@@ -115,6 +118,8 @@ class ApiServerImpl : public ApiServer {
     HttpResponse out;
     if (Handlers::IsWatch(r)) {
       out = ErrorResponse(Status::BadRequest("watches are not commands: subscribe to the bus"));
+    } else if (IsPodLog(r)) {
+      out = ErrorResponse(Status::BadRequest("pod logs are not commands: GET them over HTTP"));
     } else if (r.body.size() > options_.max_body_bytes) {
       out = ErrorResponse(Status(Code::kTooLarge, "the command body is too large"));
     } else {
@@ -202,8 +207,16 @@ class ApiServerImpl : public ApiServer {
       if (ec) break;
       const auto& req = parser.get();
       HttpRequest r = ToRequest(req);
+      if (IsPodLog(r)) {
+        ServeStream(socket, req, [&](const auto& begin, const auto& write) {
+          pod_logs_.Serve(r, socket.native_handle(), begin, write, stopping_);
+        });
+        break;  // a log ends its connection, as a watch does
+      }
       if (Handlers::IsWatch(r)) {
-        ServeWatch(socket, req, r);
+        ServeStream(socket, req, [&](const auto& begin, const auto& write) {
+          handlers_.Watch(r, begin, write, stopping_);
+        });
         break;  // a watch ends its connection
       }
       HttpResponse out = handlers_.Handle(r);
@@ -223,11 +236,16 @@ class ApiServerImpl : public ApiServer {
     socket.close(ignored);
   }
 
-  void ServeWatch(tcp::socket& socket, const http::request<http::string_body>& req,
-                  const HttpRequest& r) {
+  using Begin = std::function<void(const HttpResponse&)>;
+  using Write = std::function<bool(std::string_view)>;
+
+  // Serves a streamed answer (a watch, a pod log): `run` calls begin once, then write per
+  // chunk, as Handlers::Watch does.
+  void ServeStream(tcp::socket& socket, const http::request<http::string_body>& req,
+                   const std::function<void(const Begin&, const Write&)>& run) {
     bool streaming = false;
     bool alive = true;
-    auto begin = [&](const HttpResponse& head) {
+    Begin begin = [&](const HttpResponse& head) {
       beast::error_code ec;
       if (head.code != 200) {
         http::response<http::string_body> res{static_cast<http::status>(head.code), req.version()};
@@ -248,14 +266,14 @@ class ApiServerImpl : public ApiServer {
       streaming = !ec;
       alive = !ec;
     };
-    auto write = [&](std::string_view chunk) {
+    Write write = [&](std::string_view chunk) {
       if (!alive) return false;
       beast::error_code ec;
       net::write(socket, http::make_chunk(net::buffer(chunk.data(), chunk.size())), ec);
       if (ec) alive = false;
       return alive;
     };
-    handlers_.Watch(r, begin, write, stopping_);
+    run(begin, write);
     if (streaming && alive) {
       beast::error_code ec;
       net::write(socket, http::make_chunk_last(), ec);
@@ -268,6 +286,7 @@ class ApiServerImpl : public ApiServer {
   WatchHub hub_;
   Sequencer sequencer_;
   Handlers handlers_;
+  PodLogProxy pod_logs_;
   std::unique_ptr<bus::CommandServer> commands_;
 
   net::io_context io_;

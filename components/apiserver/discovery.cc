@@ -1,5 +1,7 @@
 // Discovery documents: what kubectl and client libraries read to learn which resources
-// this server has (/api, /api/v1, /apis), its version, its OpenAPI, and health.
+// this server has (/api, /api/v1, /apis, /apis/{group}[/{version}]), its version, its
+// OpenAPI, and health.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "components/apiserver/handlers.h"
@@ -27,12 +29,48 @@ nlohmann::json Resource(std::string name, const KindInfo& k, std::vector<std::st
   return r;
 }
 
-std::string ApiResourceList() {
-  const std::vector<std::string> all = {"create", "delete", "deletecollection", "get",
-                                        "list",   "patch",  "update",           "watch"};
+const std::vector<std::string> kAllVerbs = {"create", "delete", "deletecollection", "get",
+                                            "list",   "patch",  "update",           "watch"};
+
+// The resources of a named group version ("coordination.k8s.io/v1"): its kinds, no
+// subresources.
+std::string GroupResourceList(std::string_view api_version) {
   nlohmann::json resources = nlohmann::json::array();
   for (const KindInfo& k : Kinds()) {
-    std::vector<std::string> verbs = all;
+    if (k.api_version == api_version)
+      resources.push_back(Resource(std::string(k.resource), k, kAllVerbs));
+  }
+  nlohmann::json doc = {{"kind", "APIResourceList"},
+                        {"apiVersion", "v1"},
+                        {"groupVersion", api_version},
+                        {"resources", resources}};
+  return doc.dump();
+}
+
+// One APIGroup: its name and its one version, preferred.
+nlohmann::json ApiGroup(const KindInfo& k) {
+  nlohmann::json version = {{"groupVersion", k.api_version}, {"version", k.version()}};
+  return {{"name", k.group}, {"versions", {version}}, {"preferredVersion", version}};
+}
+
+// The named groups (every kind outside the core group), in Kinds() order.
+std::string ApiGroupList() {
+  nlohmann::json groups = nlohmann::json::array();
+  std::vector<std::string_view> seen;
+  for (const KindInfo& k : Kinds()) {
+    if (k.group.empty() || std::find(seen.begin(), seen.end(), k.group) != seen.end()) continue;
+    seen.push_back(k.group);
+    groups.push_back(ApiGroup(k));
+  }
+  nlohmann::json doc = {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}};
+  return doc.dump();
+}
+
+std::string ApiResourceList() {
+  nlohmann::json resources = nlohmann::json::array();
+  for (const KindInfo& k : Kinds()) {
+    if (!k.group.empty()) continue;  // served under /apis/{group}/{version}
+    std::vector<std::string> verbs = kAllVerbs;
     if (k.kind == "Namespace") std::erase(verbs, "deletecollection");
     resources.push_back(Resource(std::string(k.resource), k, verbs));
   }
@@ -70,7 +108,18 @@ HttpResponse Handlers::Discovery(const HttpRequest& req) {
     return json(doc);
   }
   if (p == "/apis" || p == "/apis/") {
-    return json(R"({"kind":"APIGroupList","apiVersion":"v1","groups":[]})");
+    static const std::string doc = ApiGroupList();
+    return json(doc);
+  }
+  for (const KindInfo& k : Kinds()) {
+    if (k.group.empty()) continue;
+    if (p == "/apis/" + std::string(k.group)) {
+      nlohmann::json doc = ApiGroup(k);
+      doc["kind"] = "APIGroup";
+      doc["apiVersion"] = "v1";
+      return json(doc.dump());
+    }
+    if (p == "/apis/" + std::string(k.api_version)) return json(GroupResourceList(k.api_version));
   }
   if (p == "/version") {
     return json(

@@ -1,7 +1,9 @@
 #include "components/apiserver/handlers.h"
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "components/apiserver/admission.h"
@@ -12,6 +14,7 @@
 #include "core/field_value.h"
 #include "core/kinds.h"
 #include "core/selector.h"
+#include "core/validation.h"
 #include "storage/replay.h"
 
 namespace korc::apiserver {
@@ -117,10 +120,40 @@ Result<uint64_t> ParseResourceVersion(std::string_view rv) {
   return v;
 }
 
+// Splits an API path into its group version and the rest: "/api/v1/pods" into "v1" and
+// "pods", "/apis/coordination.k8s.io/v1/leases" into "coordination.k8s.io/v1" and "leases".
+// False for paths outside /api/v1/ and /apis/{group}/{version}/.
+bool SplitApiPath(std::string_view path, std::string_view* api_version, std::string_view* rest) {
+  if (path.starts_with("/api/v1/")) {
+    *api_version = "v1";
+    *rest = path.substr(8);
+    return true;
+  }
+  if (!path.starts_with("/apis/")) return false;
+  std::string_view gv = path.substr(6);
+  auto group_end = gv.find('/');
+  if (group_end == std::string_view::npos || group_end == 0) return false;
+  auto version_end = gv.find('/', group_end + 1);
+  if (version_end == std::string_view::npos || version_end == group_end + 1) return false;
+  *api_version = gv.substr(0, version_end);
+  *rest = gv.substr(version_end + 1);
+  return true;
+}
+
+// A watch path without its legacy "watch/" segment ("/api/v1/watch/pods" -> "/api/v1/pods");
+// nullopt when `path` is not one.
+std::optional<std::string> UnwatchPath(std::string_view path) {
+  std::string_view api_version, rest;
+  if (!SplitApiPath(path, &api_version, &rest) || !rest.starts_with("watch/")) return std::nullopt;
+  std::string out(path.substr(0, path.size() - rest.size()));
+  return out.append(rest.substr(6));
+}
+
 // The list envelope: {"kind":"PodList","apiVersion":"v1","metadata":{...},"items":[...]}.
 std::string ListJson(const KindInfo& k, const std::vector<EntryPtr>& items, uint64_t rv) {
-  std::string out = "{\"kind\":\"" + std::string(k.kind) + "List\",\"apiVersion\":\"v1\"," +
-                    "\"metadata\":{\"resourceVersion\":\"" + std::to_string(rv) + "\"},\"items\":[";
+  std::string out = "{\"kind\":\"" + std::string(k.kind) + "List\",\"apiVersion\":\"" +
+                    std::string(k.api_version) + "\"," + "\"metadata\":{\"resourceVersion\":\"" +
+                    std::to_string(rv) + "\"},\"items\":[";
   for (size_t i = 0; i < items.size(); ++i) {
     if (i) out += ',';
     out += items[i]->json;
@@ -136,6 +169,7 @@ std::string SuccessStatus(const KindInfo& k, const api::ObjectMeta& m) {
   s.status = "Success";
   api::StatusDetails d;
   d.name = m.name;
+  d.group = k.group;
   d.kind = k.resource;
   d.uid = m.uid;
   s.details = d;
@@ -147,13 +181,14 @@ std::string SuccessStatus(const KindInfo& k, const api::ObjectMeta& m) {
 // ---------------------------------------------------------------------------------------
 // Routing
 
-// /api/v1/[namespaces/{ns}/]{resource}[/{name}[/{subresource}]]; kind is null when the
-// path names no served resource. "namespaces/{name}[/{sub}]" is the Namespace itself.
+// {/api/v1|/apis/{group}/{version}}/[namespaces/{ns}/]{resource}[/{name}[/{subresource}]];
+// kind is null when the path names no resource served in that group version.
+// "namespaces/{name}[/{sub}]" is the Namespace itself.
 Handlers::Route Handlers::ParseRoute(std::string_view path) {
   Route r;
-  if (!path.starts_with("/api/v1/")) return r;
+  std::string_view api_version, rest;
+  if (!SplitApiPath(path, &api_version, &rest)) return r;
   std::vector<std::string> seg;
-  std::string_view rest = path.substr(8);
   while (!rest.empty()) {
     auto slash = rest.find('/');
     seg.emplace_back(rest.substr(0, slash));
@@ -173,6 +208,7 @@ Handlers::Route Handlers::ParseRoute(std::string_view path) {
     if (seg.size() > 1) r.name = seg[1];
     if (seg.size() > 2) r.sub = seg[2];
   }
+  if (r.kind && r.kind->api_version != api_version) r = Route{};
   return r;
 }
 
@@ -180,7 +216,7 @@ bool Handlers::IsWatch(const HttpRequest& req) {
   if (req.method != "GET") return false;
   if (req.path == "/korc/v1/log") return true;
   if (req.QueryBool("watch")) return true;
-  return req.path.starts_with("/api/v1/watch/");
+  return UnwatchPath(req.path).has_value();
 }
 
 namespace {
@@ -195,14 +231,18 @@ HttpResponse Handlers::Handle(const HttpRequest& req) {
   HttpResponse res;
   std::string verb = Lower(req.method), resource = "-";
   const std::string& p = req.path;
+  std::string_view api_version, api_rest;
+  // "/apis/{group}" and "/apis/{group}/{version}" are discovery; deeper paths are resources.
+  const bool group_discovery =
+      p.starts_with("/apis/") && std::count(p.begin(), p.end(), '/') <= 3 && p.back() != '/';
   if (p == "/api" || p == "/api/v1" || p == "/apis" || p == "/version" ||
       p.starts_with("/openapi") || p == "/healthz" || p == "/livez" || p == "/readyz" ||
-      p == "/apis/") {
+      p == "/apis/" || group_discovery) {
     res = Discovery(req);
     resource = p;
   } else if (p == "/metrics") {
     res = Metrics();
-  } else if (!p.starts_with("/api/v1/")) {
+  } else if (!SplitApiPath(p, &api_version, &api_rest)) {
     res = ErrorResponse(Status::NotFound("the server could not find the requested resource"));
   } else {
     Route r = ParseRoute(p);
@@ -232,7 +272,8 @@ EntryPtr Handlers::Current(const Committed& c, const KindInfo& kind, const std::
   if (e) return e;
   // Deleted since (a concurrent request won): answer with an empty object of the kind.
   auto empty = std::make_shared<Entry>();
-  empty->json = "{\"kind\":\"" + std::string(kind.kind) + "\",\"apiVersion\":\"v1\"}";
+  empty->json = "{\"kind\":\"" + std::string(kind.kind) + "\",\"apiVersion\":\"" +
+                std::string(kind.api_version) + "\"}";
   return empty;
 }
 
@@ -265,6 +306,17 @@ HttpResponse Handlers::Dispatch(const HttpRequest& req, const Route& r) {
       return ErrorResponse(Status::NotFound("the server could not find the requested resource"));
     }
     return Bind(req, r);
+  }
+  if (r.sub == "log" && r.kind->kind == "Pod") {
+    // A GET is a stream the transport serves before it gets here (pod_log.h); over the bus
+    // command channel, or with another method, a log is not served.
+    return {m == "GET" ? 400 : 405,
+            "application/json",
+            ErrorResponse(Status::BadRequest(m == "GET" ? "pod logs are served over HTTP only"
+                                                        : "the server does not allow this "
+                                                          "method on the requested resource"))
+                .body,
+            {}};
   }
   if (!r.sub.empty() && r.sub != "status") {
     return ErrorResponse(Status::NotFound("the server could not find the requested resource (" +
@@ -359,8 +411,8 @@ Result<Decoded> DecodeBody(const HttpRequest& req, const KindInfo& kind) {
           if (r.ok()) {
             obj = std::move(r).value();
           } else {
-            st = Status::BadRequest(std::string(kind.kind) +
-                                    " in version \"v1\" cannot be handled as a " +
+            st = Status::BadRequest(std::string(kind.kind) + " in version \"" +
+                                    std::string(kind.version()) + "\" cannot be handled as a " +
                                     std::string(kind.kind) + ": " + r.status().message());
           }
         },
@@ -378,11 +430,11 @@ Result<Decoded> DecodeBody(const HttpRequest& req, const KindInfo& kind) {
     return Status::BadRequest("the kind in the body (" + body_kind + ") does not match the URL (" +
                               std::string(kind.kind) + ")");
   }
-  if (!body_api.empty() && body_api != "v1") {
+  if (!body_api.empty() && body_api != kind.api_version) {
     return Status::BadRequest("the apiVersion in the body (" + body_api +
-                              ") does not match the URL (v1)");
+                              ") does not match the URL (" + std::string(kind.api_version) + ")");
   }
-  std::visit([&](auto& o) { o.kind = kind.kind, o.api_version = "v1"; }, obj);
+  std::visit([&](auto& o) { o.kind = kind.kind, o.api_version = kind.api_version; }, obj);
   return d;
 }
 
@@ -404,8 +456,9 @@ Status CheckNamespace(const KindInfo& kind, const std::string& route_ns, api::Ob
 
 HttpResponse Handlers::Create(const HttpRequest& req, const Route& r) {
   if (r.kind->namespaced && r.ns.empty()) {
-    return ErrorResponse(Status::BadRequest(
-        "create needs a namespace: POST /api/v1/namespaces/{ns}/" + std::string(r.kind->resource)));
+    return ErrorResponse(Status::BadRequest("create needs a namespace: POST " +
+                                            r.kind->ApiPrefix() + "/namespaces/{ns}/" +
+                                            std::string(r.kind->resource)));
   }
   auto decoded = DecodeBody(req, *r.kind);
   if (!decoded.ok()) return ErrorResponse(decoded.status(), r.kind->resource);
@@ -524,6 +577,11 @@ Result<std::vector<Change>> DecideUpdate(BatchView& view, const KindInfo& kind,
   rm.deletion_timestamp = cm.deletion_timestamp;
   rm.deletion_grace_period_seconds = cm.deletion_grace_period_seconds;
   KORC_RETURN_IF_ERROR(DefaultAndValidate(result, causes));
+  if (FieldErrors immutable = ValidateUpdate(*cur, result); !immutable.empty()) {
+    Status st = InvalidStatus(kind.kind, name, immutable);
+    if (causes) *causes = std::move(immutable);
+    return st;
+  }
   if (kind.kind == "Pod" && !status_only) {
     // Kubernetes forbids most pod spec changes; korc allows none but the node binding via
     // the binding subresource.
@@ -918,7 +976,7 @@ void Handlers::Watch(const HttpRequest& req, const std::function<void(const Http
                      const std::atomic<bool>& stopping) {
   if (req.path == "/korc/v1/log") return AuditLog(req, begin, write, stopping);
   HttpRequest q = req;
-  if (q.path.starts_with("/api/v1/watch/")) q.path = "/api/v1/" + q.path.substr(14);
+  if (auto unwatched = UnwatchPath(q.path)) q.path = std::move(*unwatched);
   // Route like any GET of a collection (or of one object: a field selector on its name).
   Route r = ParseRoute(q.path);
   if (!r.sub.empty()) r.kind = nullptr;  // subresources are not watched
@@ -986,8 +1044,8 @@ void Handlers::Watch(const HttpRequest& req, const std::function<void(const Http
     floor = list_head;
     if (q.QueryBool("sendInitialEvents") || bookmarks) {
       std::string bm = "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"" + std::string(kind.kind) +
-                       "\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"" +
-                       std::to_string(list_head) +
+                       "\",\"apiVersion\":\"" + std::string(kind.api_version) +
+                       "\",\"metadata\":{\"resourceVersion\":\"" + std::to_string(list_head) +
                        "\",\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}}}}\n";
       if (q.QueryBool("sendInitialEvents") && !write(bm)) return;
     }
@@ -1044,7 +1102,8 @@ void Handlers::Watch(const HttpRequest& req, const std::function<void(const Http
     if (bookmarks && Clock::now() >= next_bookmark) {
       next_bookmark = Clock::now() + std::chrono::seconds(10);
       std::string bm = "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"" + std::string(kind.kind) +
-                       "\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"" +
+                       "\",\"apiVersion\":\"" + std::string(kind.api_version) +
+                       "\",\"metadata\":{\"resourceVersion\":\"" +
                        std::to_string(std::max(last_seq, store_.head())) + "\"}}}\n";
       if (!write(bm)) return;
     }

@@ -135,6 +135,13 @@ constexpr Column kEventColumns[] = {
     {"Name", "string", "name", kNameDoc, 1},
 };
 
+constexpr Column kLeaseColumns[] = {
+    {"Name", "string", "name", kNameDoc, 0},
+    {"Holder", "string", "",
+     "holderIdentity contains the identity of the holder of a current lease.", 0},
+    {"Age", "string", "", kAgeDoc, 0},
+};
+
 // The real server's fallback for kinds without a printer.
 constexpr Column kDefaultColumns[] = {
     {"Name", "string", "name", kNameDoc, 0},
@@ -149,6 +156,7 @@ std::span<const Column> ColumnsFor(std::string_view kind) {
   if (kind == "Node") return kNodeColumns;
   if (kind == "Namespace") return kNamespaceColumns;
   if (kind == "Event") return kEventColumns;
+  if (kind == "Lease") return kLeaseColumns;
   return kDefaultColumns;
 }
 
@@ -474,6 +482,15 @@ Row PrintEvent(const api::KubeEvent& ev, int64_t now_ns) {
   return row;
 }
 
+// printLease: a lease nobody holds shows "<unknown>", as a nil holderIdentity does.
+Row PrintLease(const api::Lease& lease, int64_t now_ns) {
+  Row row;
+  row.cells = {lease.metadata.name,
+               lease.spec.holder_identity.empty() ? "<unknown>" : lease.spec.holder_identity,
+               Since(lease.metadata.creation_timestamp.unix_ns, now_ns)};
+  return row;
+}
+
 Row PrintRow(const api::Object& object, int64_t now_ns) {
   return std::visit(
       [&](const auto& o) -> Row {
@@ -492,6 +509,8 @@ Row PrintRow(const api::Object& object, int64_t now_ns) {
           return PrintNamespace(o, now_ns);
         } else if constexpr (std::is_same_v<T, api::KubeEvent>) {
           return PrintEvent(o, now_ns);
+        } else if constexpr (std::is_same_v<T, api::Lease>) {
+          return PrintLease(o, now_ns);
         } else {
           Row row;
           row.cells = {o.metadata.name, api::FormatRfc3339(o.metadata.creation_timestamp.unix_ns)};

@@ -14,6 +14,7 @@
 //   namespaces:             Name, Status, Age
 //   events:                 Last Seen, Type, Reason, Object, Subobject|, Source|, Message,
 //                           First Seen|, Count|, Name|   (| = priority 1)
+//   leases:                 Name, Holder, Age   (coordination.k8s.io/v1)
 //
 // Cells are JSON strings except integer columns (RC Desired/Current/Ready) and the event
 // Count, which are numbers as the real server sends them. Pod Restarts is a string since

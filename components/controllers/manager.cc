@@ -24,10 +24,17 @@ Status ControllerManager::Start() {
       c->reducer = std::make_unique<NodeLifecycleReducer>(options_.node_lifecycle);
     } else if (name == "garbagecollector") {
       c->reducer = std::make_unique<GarbageCollectorReducer>(options_.garbage_collector);
+    } else if (name == "nodeipam") {
+      if (!options_.node_ipam.allocate_node_cidrs) {
+        spdlog::info("controller nodeipam not started: --allocate-node-cidrs is false");
+        continue;
+      }
+      KORC_RETURN_IF_ERROR(CheckNodeIpamOptions(options_.node_ipam));
+      c->reducer = std::make_unique<NodeIpamReducer>(options_.node_ipam);
     } else {
       return Status::Invalid("unknown controller \"" + name +
                              "\": known are replication, endpoints, nodelifecycle, "
-                             "garbagecollector");
+                             "garbagecollector, nodeipam");
     }
     c->runtime = std::make_unique<reactor::Runtime>(ctx_, *c->reducer, options_.runtime);
     controllers_.push_back(std::move(c));

@@ -1,5 +1,5 @@
-// ControllerManager: `korc controller-manager` — the replication, endpoints, node lifecycle
-// and garbage collector reducers, each in its own reactor runtime on its own thread (each
+// ControllerManager: `korc controller-manager` — the replication, endpoints, node lifecycle,
+// garbage collector and node IPAM reducers, each in its own reactor runtime on its own thread (each
 // with its own view and subscription: they share nothing but the bus).
 //
 // Thread-safety: Start and Stop from one thread; stats() from any.
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "components/controllers/garbage_collector.h"
+#include "components/controllers/node_ipam.h"
 #include "components/controllers/node_lifecycle.h"
 #include "components/reactor/runtime.h"
 
@@ -21,10 +22,12 @@ struct ControllerManagerOptions {
   reactor::RuntimeOptions runtime;  // endpoints, clock, back-off
   NodeLifecycleOptions node_lifecycle;
   GarbageCollectorOptions garbage_collector;
+  // "nodeipam" runs only when node_ipam.allocate_node_cidrs is set, as in Kubernetes.
+  NodeIpamOptions node_ipam;
   // Which controllers run (all by default): "replication", "endpoints", "nodelifecycle",
-  // "garbagecollector".
+  // "garbagecollector", "nodeipam".
   std::vector<std::string> controllers = {"replication", "endpoints", "nodelifecycle",
-                                          "garbagecollector"};
+                                          "garbagecollector", "nodeipam"};
 };
 
 class ControllerManager {

@@ -134,20 +134,29 @@ Command EvictionEvent(const api::Pod& pod, int64_t now_s) {
 
 }  // namespace
 
-int64_t LastHeartbeatNs(const View& /*view*/, const api::Node& node) {
+int64_t LastHeartbeatNs(const View& view, const api::Node& node) {
   const api::NodeCondition* ready = FindCondition(node.status, "Ready");
-  if (ready && !ready->last_heartbeat_time.empty()) return ready->last_heartbeat_time.unix_ns;
-  return node.metadata.creation_timestamp.unix_ns;
+  int64_t heartbeat = ready && !ready->last_heartbeat_time.empty()
+                          ? ready->last_heartbeat_time.unix_ns
+                          : node.metadata.creation_timestamp.unix_ns;
+  if (const auto* lease = view.Get<api::Lease>(kNodeLeaseNamespace, node.metadata.name)) {
+    heartbeat = std::max(heartbeat, lease->spec.renew_time.unix_ns);
+  }
+  return heartbeat;
 }
 
 std::vector<std::string> NodeLifecycleReducer::kinds() const {
-  return {std::string(KindName<api::Node>()), std::string(KindName<api::Pod>())};
+  return {std::string(KindName<api::Node>()), std::string(KindName<api::Pod>()),
+          std::string(KindName<api::Lease>())};
 }
 
 void NodeLifecycleReducer::Wake(const View& view, const Event& e, const api::Object* before,
                                 std::vector<std::string>* keys) const {
   if (e.kind == KindName<api::Node>()) {
     keys->push_back(e.name);
+  } else if (e.kind == KindName<api::Lease>()) {
+    // A renewal moves the node's deadline; a Lease elsewhere is not a node's.
+    if (e.ns == kNodeLeaseNamespace) keys->push_back(e.name);
   } else if (e.kind == KindName<api::Pod>()) {
     // The pod's node (before and after a binding): a pod landing on or leaving a node that is
     // not Ready changes what the node's decision does.

@@ -26,9 +26,14 @@ struct NodeLifecycleOptions {
   std::chrono::nanoseconds eviction_timeout = std::chrono::minutes(5);
 };
 
-// When node `node` last showed it is alive, in unix ns: its Ready condition's
-// lastHeartbeatTime, or its creation time when the kubelet never posted one. The one place
-// that knows where heartbeats live (a node Lease may replace the condition).
+// The namespace of the node Leases: each kubelet renews kube-node-lease/<node name>.
+inline constexpr std::string_view kNodeLeaseNamespace = "kube-node-lease";
+
+// When node `node` last showed it is alive, in unix ns: the later of its Ready condition's
+// lastHeartbeatTime (its creation time when the kubelet never posted one) and the renewTime
+// of its Lease kube-node-lease/<node name> when the view has one. The one place that knows
+// where heartbeats live: kubelets renew the small Lease every few seconds and write the
+// Node's status only when it changes (or every few minutes).
 int64_t LastHeartbeatNs(const reactor::View& view, const api::Node& node);
 
 // NodeLifecycleReducer watches heartbeats. When a node misses them for the grace period it
@@ -44,7 +49,7 @@ int64_t LastHeartbeatNs(const reactor::View& view, const api::Node& node);
 // (in namespace "default") when it marks the node Unknown, TaintManagerEviction on each Pod it
 // evicts, just before the deletion. NodeReady is the kubelet's to record, not the controller's.
 //
-// Keys are node names.
+// Keys are node names. A node's Lease (kube-node-lease/<node name>) wakes the node.
 //
 // Thread-safety: immutable after construction; every method may be called from any thread.
 class NodeLifecycleReducer final : public reactor::Reducer {

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <unordered_map>
 #include <zmq.hpp>
 
@@ -27,9 +28,7 @@ int64_t SystemNowNs() {
 // The API request a command is: method, path and content type around its body.
 void ToRequest(const Command& c, bus::CommandRequest* r) {
   const KindInfo* kind = FindKind(c.kind);
-  std::string path = "/api/v1/";
-  if (kind && kind->namespaced) path += "namespaces/" + c.ns + "/";
-  path += kind ? std::string(kind->resource) : c.kind;
+  std::string path = kind ? kind->CollectionPath(c.ns) : "/api/v1/" + c.kind;
   if (c.verb != Verb::kCreate) path += "/" + c.name;
   r->content_type = "application/json";
   r->body = c.body;
@@ -101,6 +100,11 @@ class Runtime::Loop {
     view_.KeepKinds(reducer_.kinds());
   }
 
+  void PostWake(std::string key) {
+    std::lock_guard<std::mutex> l(inbox_mu_);
+    inbox_.push_back(std::move(key));
+  }
+
   Status Run(const std::atomic<bool>& stop) {
     bus::SubscriberOptions so;
     so.publisher_endpoint = options_.publisher_endpoint;
@@ -112,6 +116,7 @@ class Runtime::Loop {
     Steady::time_point last_resend_check = Steady::now();
     while (!stop.load()) {
       KORC_RETURN_IF_ERROR(ReadEvents());
+      DrainInbox();
       ReadReplies();
       const Steady::time_point now = Steady::now();
       FireTimers(now);
@@ -184,6 +189,15 @@ class Runtime::Loop {
     return Status::Ok();
   }
 
+  void DrainInbox() {
+    std::vector<std::string> keys;
+    {
+      std::lock_guard<std::mutex> l(inbox_mu_);
+      keys.swap(inbox_);
+    }
+    for (const auto& k : keys) Wake(k, view_.seq());
+  }
+
   // How long the bus may block: not at all when work is ready, briefly while answers are
   // due (the command client has its own socket), else until the next timer.
   std::chrono::milliseconds WaitBudget() const {
@@ -191,7 +205,7 @@ class Runtime::Loop {
       return std::chrono::milliseconds(0);
     }
     if (!in_flight_.empty()) return std::chrono::milliseconds(1);
-    std::chrono::milliseconds budget(100);
+    std::chrono::milliseconds budget = options_.idle_wait;
     if (!timers_.empty()) {
       auto until =
           std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first - Steady::now());
@@ -380,6 +394,8 @@ class Runtime::Loop {
   std::multimap<Steady::time_point, std::string> timers_;  // requeues and back-offs
   std::map<uint64_t, InFlight> in_flight_;                 // by tag
   uint64_t next_tag_ = 1;
+  std::mutex inbox_mu_;
+  std::vector<std::string> inbox_;  // external wakes; guarded by inbox_mu_
 };
 
 Runtime::Runtime(zmq::context_t& ctx, const Reducer& reducer, RuntimeOptions options)
@@ -391,6 +407,8 @@ Runtime::Runtime(zmq::context_t& ctx, const Reducer& reducer, RuntimeOptions opt
 Runtime::~Runtime() = default;
 
 Status Runtime::Run(const std::atomic<bool>& stop) { return loop_->Run(stop); }
+
+void Runtime::Wake(std::string key) { loop_->PostWake(std::move(key)); }
 
 const View& Runtime::view() const { return loop_->view(); }
 

@@ -49,6 +49,9 @@ struct RuntimeOptions {
   std::chrono::milliseconds max_backoff{60000};
   // The clock handed to reducers (unix ns). Default: the system clock.
   std::function<int64_t()> clock;
+  // The longest the loop waits for events when idle: how soon a Wake() from another thread
+  // is noticed. Reducers that watch the world as well as the log (the kubelet) lower it.
+  std::chrono::milliseconds idle_wait{100};
 };
 
 struct RuntimeStats {
@@ -75,6 +78,10 @@ class Runtime {
   Status Run(const std::atomic<bool>& stop);
 
   const RuntimeStats& stats() const { return stats_; }
+  // Asks for `key` to be reconciled again, from any thread: for reducers whose decisions
+  // also depend on what they observe outside the log (the kubelet's containers). The
+  // decision's cause is the view's seq at the time. Noticed within options.idle_wait.
+  void Wake(std::string key);
   // The view. Only from the thread that ran Run(), after it returned (tests).
   const View& view() const;
 

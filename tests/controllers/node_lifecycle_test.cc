@@ -76,6 +76,19 @@ api::Pod MakePod(std::string name, std::string node = "n1", bool ready = true) {
   return p;
 }
 
+// The Lease its kubelet renews, last at `renew` (a MicroTime), in `ns`.
+api::Lease MakeLease(std::string node, int64_t renew, std::string ns = "kube-node-lease") {
+  api::Lease l;
+  l.metadata.name = node;
+  l.metadata.namespace_ = std::move(ns);
+  l.metadata.uid = "uid-lease-" + node;
+  l.metadata.resource_version = "1";
+  l.spec.holder_identity = std::move(node);
+  l.spec.lease_duration_seconds = 40;
+  l.spec.renew_time.unix_ns = renew;
+  return l;
+}
+
 api::Pod Tolerating(api::Pod p, std::string key, std::optional<int64_t> seconds,
                     std::string op = "Exists", std::string effect = "NoExecute") {
   p.spec.tolerations.push_back({std::move(key), std::move(op), "", std::move(effect), seconds});
@@ -323,6 +336,60 @@ std::vector<Case> Cases() {
                      "node.kubernetes.io/unreachable:NoExecute; next check in 39s"});
   }
   cases.push_back({"NodeGone", {MakePod("a")}, kT0, {}, std::nullopt, "node n1: gone"});
+  {
+    // The kubelet posts Node status rarely and renews its Lease often: the Lease is the
+    // heartbeat (renewTime keeps its microseconds).
+    const int64_t renew = kT0 + 100 * kSec + 123'456'000;
+    cases.push_back({"RenewedLeaseKeepsTheNodeHealthy",
+                     {MakeNode(), MakeLease("n1", renew), MakePod("a")},
+                     kT0 + 120 * kSec,
+                     {},
+                     nanoseconds(40 * kSec - (kT0 + 120 * kSec - renew)),
+                     "node n1: Ready=True, heartbeat 19s ago; next check in 21s"});
+    // A status heartbeat newer than the Lease still counts.
+    cases.push_back({"NewerStatusHeartbeatThanLease",
+                     {MakeNode("n1", "True", kT0 + 110 * kSec), MakeLease("n1", renew)},
+                     kT0 + 120 * kSec,
+                     {},
+                     nanoseconds(30 * kSec),
+                     "node n1: Ready=True, heartbeat 10s ago; next check in 30s"});
+  }
+  {
+    // The Lease stopped being renewed at kT0 (the Node status long before): Unknown once the
+    // grace period after the last renewal is over.
+    const int64_t now = kT0 + 41 * kSec + 250'000'000, now_s = kT0 + 41 * kSec;
+    api::Node node = MakeNode("n1", "True", kT0 - 300 * kSec);
+    api::Node unknown = node;
+    for (api::NodeCondition& c : unknown.status.conditions) {
+      c.status = "Unknown";
+      c.reason = "NodeStatusUnknown";
+      c.message = "Kubelet stopped posting node status.";
+      c.last_transition_time.unix_ns = now_s;
+    }
+    cases.push_back(
+        {"StoppedLeaseMarksTheNodeUnknown",
+         {node, MakeLease("n1", kT0)},
+         now,
+         {Command::UpdateStatus(unknown, "mark node n1 Ready=Unknown: no heartbeat for 41s"),
+          NodeNotReadyEvent(now_s)},
+         std::nullopt,
+         "node n1: no heartbeat for 41s, marking Ready=Unknown"});
+    cases.push_back({"StillRenewedJustBefore",
+                     {node, MakeLease("n1", kT0 + 2 * kSec)},
+                     now,
+                     {},
+                     nanoseconds(750'000'000),
+                     "node n1: Ready=True, heartbeat 39s ago; next check in 1s"});
+    // A Lease of the same name elsewhere (leader election, say) is not the node's.
+    cases.push_back(
+        {"LeaseInAnotherNamespaceIsNotAHeartbeat",
+         {node, MakeLease("n1", kT0 + 40 * kSec, "kube-system")},
+         now,
+         {Command::UpdateStatus(unknown, "mark node n1 Ready=Unknown: no heartbeat for 5m41s"),
+          NodeNotReadyEvent(now_s)},
+         std::nullopt,
+         "node n1: no heartbeat for 5m41s, marking Ready=Unknown"});
+  }
   return cases;
 }
 
@@ -530,7 +597,14 @@ TEST(NodeLifecycleReducerTest, WakeAndAllKeys) {
   r.AllKeys(c.view(), &keys);
   EXPECT_EQ(keys, (std::vector<std::string>{"n1", "n2"}));
   EXPECT_EQ(r.name(), "system:controller:node-lifecycle");
-  EXPECT_EQ(r.kinds(), (std::vector<std::string>{"Node", "Pod"}));
+  EXPECT_EQ(r.kinds(), (std::vector<std::string>{"Node", "Pod", "Lease"}));
+
+  // A node's Lease wakes it; a Lease in another namespace does not.
+  keys.clear();
+  r.Wake(c.view(), c.Put(MakeLease("n1", kT0)), c.before(), &keys);
+  r.Wake(c.view(), c.Put(MakeLease("n1", kT0 + 10 * kSec)), c.before(), &keys);
+  r.Wake(c.view(), c.Put(MakeLease("n2", kT0, "kube-system")), c.before(), &keys);
+  EXPECT_EQ(keys, (std::vector<std::string>{"n1", "n1"}));
 }
 
 TEST(NodeLifecycleReducerTest, LastHeartbeat) {
@@ -539,6 +613,10 @@ TEST(NodeLifecycleReducerTest, LastHeartbeat) {
   EXPECT_EQ(LastHeartbeatNs(c.view(), n), kT0 + 7 * kSec);
   n.status.conditions.clear();
   EXPECT_EQ(LastHeartbeatNs(c.view(), n), kCreated);
+  c.Put(MakeLease("n1", kT0 + 9 * kSec + 1000));
+  EXPECT_EQ(LastHeartbeatNs(c.view(), n), kT0 + 9 * kSec + 1000);
+  n = MakeNode("n1", "True", kT0 + 10 * kSec);
+  EXPECT_EQ(LastHeartbeatNs(c.view(), n), kT0 + 10 * kSec);
 }
 
 }  // namespace

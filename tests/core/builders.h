@@ -156,4 +156,17 @@ inline api::KubeEvent MakeKubeEvent(std::string name = "web.1") {
   return e;
 }
 
+// A node's Lease as its kubelet renews it.
+inline api::Lease MakeLease(std::string name = "node-1") {
+  api::Lease l;
+  l.metadata = MakeMeta(name);
+  l.metadata.namespace_ = "kube-node-lease";
+  l.spec.holder_identity = std::move(name);
+  l.spec.lease_duration_seconds = 40;
+  l.spec.acquire_time.unix_ns = 1'790'000'000'000'001'000;
+  l.spec.renew_time.unix_ns = 1'790'000'010'123'456'000;
+  l.spec.lease_transitions = 0;
+  return l;
+}
+
 }  // namespace korc::testing

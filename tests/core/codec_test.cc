@@ -24,8 +24,8 @@ std::string ReadFile(const std::string& path) {
 
 std::vector<api::Object> EveryKind() {
   using namespace korc::testing;
-  return {MakePod(),  MakeRc(),        MakeService(),  MakeEndpoints(),
-          MakeNode(), MakeNamespace(), MakeKubeEvent()};
+  return {MakePod(),  MakeRc(),        MakeService(),   MakeEndpoints(),
+          MakeNode(), MakeNamespace(), MakeKubeEvent(), MakeLease()};
 }
 
 TEST(CodecTest, EveryKindIsRegistered) {
@@ -33,7 +33,7 @@ TEST(CodecTest, EveryKindIsRegistered) {
     const KindInfo& k = KindOf(o);
     EXPECT_EQ(FindKind(k.kind), &k);
     EXPECT_EQ(FindResource(k.resource), &k);
-    EXPECT_EQ(FindResource(k.short_name), &k);
+    if (!k.short_name.empty()) EXPECT_EQ(FindResource(k.short_name), &k);
     EXPECT_EQ(NewObject(k).index(), o.index());
   }
 }
@@ -205,6 +205,30 @@ TEST(CodecTest, UnknownKindAndWrongVersionAreRefused) {
   auto d = DecodeJson(R"([1,2])");
   ASSERT_FALSE(d.ok());
   EXPECT_THAT(d.status().message(), HasSubstr("expected an object"));
+}
+
+TEST(CodecTest, LeaseIsCoordinationV1WithMicroTimes) {
+  const KindInfo& k = KindOf(korc::testing::MakeLease());
+  EXPECT_EQ(k.api_version, "coordination.k8s.io/v1");
+  EXPECT_EQ(k.group, "coordination.k8s.io");
+  EXPECT_EQ(k.version(), "v1");
+  EXPECT_EQ(k.CollectionPath("kube-node-lease"),
+            "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases");
+  EXPECT_EQ(k.CollectionPath(), "/apis/coordination.k8s.io/v1/leases");
+  EXPECT_EQ(FindKind("Pod")->CollectionPath("default"), "/api/v1/namespaces/default/pods");
+  EXPECT_EQ(FindKind("Node")->CollectionPath("ignored"), "/api/v1/nodes");
+
+  std::string json = EncodeJson(korc::testing::MakeLease());
+  EXPECT_THAT(json, HasSubstr(R"("apiVersion":"coordination.k8s.io/v1","kind":"Lease")"));
+  EXPECT_THAT(json, HasSubstr(R"("renewTime":"2026-09-21T14:13:30.123456Z")"));
+  EXPECT_THAT(json, HasSubstr(R"("leaseTransitions":0)"));  // set, though zero
+  // Under the core version it is not a Lease; a core kind is not in the coordination group.
+  auto core = DecodeJson(R"({"apiVersion":"v1","kind":"Lease","metadata":{"name":"x"}})");
+  ASSERT_FALSE(core.ok());
+  EXPECT_THAT(core.status().message(),
+              HasSubstr("korc serves v1: Pod, ReplicationController, Service, Endpoints, Node, "
+                        "Namespace, Event; coordination.k8s.io/v1: Lease"));
+  EXPECT_FALSE(DecodeJson(R"({"apiVersion":"coordination.k8s.io/v1","kind":"Pod"})").ok());
 }
 
 TEST(CodecTest, QuantitiesAreCanonicalOnOutput) {

@@ -47,8 +47,9 @@ std::string Pod(const std::string& extra, const std::string& name = "p") {
 
 TEST(ValidationTest, ValidObjectsPass) {
   using namespace korc::testing;
-  for (api::Object o : std::vector<api::Object>{MakePod(), MakeRc(), MakeService(), MakeEndpoints(),
-                                                MakeNode(), MakeNamespace(), MakeKubeEvent()}) {
+  for (api::Object o :
+       std::vector<api::Object>{MakePod(), MakeRc(), MakeService(), MakeEndpoints(), MakeNode(),
+                                MakeNamespace(), MakeKubeEvent(), MakeLease()}) {
     ApplyDefaults(o);
     auto errs = Validate(o);
     EXPECT_TRUE(errs.empty()) << KindOf(o).kind << ": " << errs[0].ToString();
@@ -204,9 +205,66 @@ const BadCase kBadCases[] = {
      "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nspec: {taints: [{key: k, effect: "
      "Sometimes}]}\n",
      "spec.taints[0].effect: Unsupported value: \"Sometimes\""},
+    {"node podCIDR not a CIDR",
+     "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nspec: {podCIDR: 10.244.1.0}\n",
+     "spec.podCIDR: Invalid value: \"10.244.1.0\": must be a valid CIDR value"},
+    {"node podCIDRs entry not a CIDR",
+     "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nspec: {podCIDRs: [10.244.1.0/24, "
+     "x]}\n",
+     "spec.podCIDRs[1]: Invalid value: \"x\""},
+    {"lease duration zero",
+     "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: n1}\nspec: "
+     "{leaseDurationSeconds: 0}\n",
+     "spec.leaseDurationSeconds: Invalid value: 0"},
+    {"lease transitions negative",
+     "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: n1}\nspec: "
+     "{leaseTransitions: -1}\n",
+     "spec.leaseTransitions: Invalid value: -1: must be greater than or equal to 0"},
+    {"lease name", "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: N_1}\n",
+     "metadata.name: Invalid value: \"N_1\""},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, BadManifestTest, ::testing::ValuesIn(kBadCases));
+
+// One of podCIDR and podCIDRs fills the other, as Kubernetes' conversion does.
+TEST(ValidationTest, NodePodCidrsAreKeptInStep) {
+  api::Object a = korc::testing::MakeNode();
+  std::get<api::Node>(a).spec.pod_cidrs.clear();
+  std::get<api::Node>(a).spec.pod_cidr = "10.244.1.0/24";
+  ApplyDefaults(a);
+  EXPECT_EQ(std::get<api::Node>(a).spec.pod_cidrs, std::vector<std::string>{"10.244.1.0/24"});
+  api::Object b = korc::testing::MakeNode();
+  std::get<api::Node>(b).spec.pod_cidr.clear();
+  std::get<api::Node>(b).spec.pod_cidrs = {"10.244.2.0/24"};
+  ApplyDefaults(b);
+  EXPECT_EQ(std::get<api::Node>(b).spec.pod_cidr, "10.244.2.0/24");
+  EXPECT_TRUE(Validate(b).empty());
+}
+
+// Node IPAM may set a pod CIDR once; nobody may change it after.
+TEST(ValidationTest, NodePodCidrIsSetOnce) {
+  auto node = [](std::string cidr, std::vector<std::string> cidrs) {
+    api::Node n = korc::testing::MakeNode();
+    n.spec.pod_cidr = std::move(cidr);
+    n.spec.pod_cidrs = std::move(cidrs);
+    return api::Object(n);
+  };
+  const api::Object unset = node("", {});
+  const api::Object set = node("10.244.1.0/24", {"10.244.1.0/24"});
+  EXPECT_TRUE(ValidateUpdate(unset, set).empty());
+  EXPECT_TRUE(ValidateUpdate(set, set).empty());
+  auto changed = ValidateUpdate(set, node("10.244.2.0/24", {"10.244.2.0/24"}));
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].ToString(),
+            "spec.podCIDR: Forbidden: node updates may not change podCIDR except from \"\" to "
+            "valid");
+  EXPECT_EQ(ValidateUpdate(set, unset).at(0).field, "spec.podCIDR");
+  auto list_only = ValidateUpdate(set, node("10.244.1.0/24", {"10.244.1.0/24", "fd00::/64"}));
+  ASSERT_EQ(list_only.size(), 1u);
+  EXPECT_EQ(list_only[0].field, "spec.podCIDRs");
+  // Other kinds have no such rule.
+  EXPECT_TRUE(ValidateUpdate(korc::testing::MakePod(), korc::testing::MakePod()).empty());
+}
 
 TEST(ValidationTest, InvalidStatusHasKubernetesShape) {
   FieldErrors one = {{FieldErrorType::kRequired, "spec.containers", "", ""}};

@@ -392,6 +392,29 @@ TEST_P(KubectlTest, CreateNamespaceCommand) {
               Not(::testing::IsEmpty()));
 }
 
+// A kind outside the core group: kubectl finds leases through /apis discovery.
+TEST_P(KubectlTest, NodeLeasesInTheCoordinationGroup) {
+  std::string out = Ok({"create", "-f", Write("lease.yaml", R"(apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata:
+  name: node-1
+  namespace: kube-node-lease
+spec:
+  holderIdentity: node-1
+  leaseDurationSeconds: 40
+  renewTime: "2026-11-28T06:00:00.123456Z"
+)")});
+  EXPECT_THAT(out, HasSubstr("lease.coordination.k8s.io/node-1 created"));
+  std::string table = Ok({"get", "leases", "-n", "kube-node-lease"});
+  EXPECT_THAT(Rows(table).at(0), ElementsAre("NAME", "HOLDER", "AGE")) << table;
+  EXPECT_THAT(RowStartingWith(table, {"node-1", "node-1"}), Not(::testing::IsEmpty())) << table;
+  json lease = Json({"get", "lease", "node-1", "-n", "kube-node-lease"});
+  EXPECT_EQ(Str(lease, "/apiVersion"), "coordination.k8s.io/v1") << lease.dump();
+  EXPECT_EQ(Str(lease, "/spec/renewTime"), "2026-11-28T06:00:00.123456Z") << lease.dump();
+  EXPECT_THAT(Ok({"delete", "lease", "node-1", "-n", "kube-node-lease"}),
+              HasSubstr("lease.coordination.k8s.io \"node-1\" deleted"));
+}
+
 TEST_P(KubectlTest, WatchPrintsAChangeMadeWhileItRuns) {
   Ok({"apply", "-f", Seed()});
   Child watch;
