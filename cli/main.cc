@@ -13,10 +13,12 @@ constexpr const char* kUsage =
 Usage: korc VERB [flags]
 
 Verbs:
+  up        the whole cluster in one process: API server, controllers, scheduler, a node
   apiserver serve the Kubernetes API (kubectl works against it) over the event log
   controller-manager
             run the controllers (replication, endpoints, node lifecycle, garbage collection)
   scheduler place Pods on nodes, and say why when a Pod fits nowhere
+  node      run this machine's node agent (kubelet): Pods as real processes
   hollow-nodes
             register N pretend nodes that run every Pod bound to them (for scale tests)
   apply     create or update objects from manifests (kubectl-compatible)
@@ -26,8 +28,10 @@ Verbs:
   delete    delete objects
   scale     set a ReplicationController's replica count
   events    the audit trail: every change, who made it, and why
+  logs      print (or follow) a container's log
   import    load manifests (YAML/JSON, multi-document) into a stopped cluster's log
   replay    print the cluster state at any point of the log, or what changed between two
+  image     import, list and remove images in a node's image store
   version   print korc's version
 
 Run `korc VERB --help` for a verb's flags.
@@ -56,6 +60,10 @@ int main(int argc, char** argv) {
   if (verb == "delete") return korc::cli::Delete(args);
   if (verb == "scale") return korc::cli::Scale(args);
   if (verb == "events") return korc::cli::Events(args);
+  if (verb == "logs") return korc::cli::Logs(args);
+  if (verb == "image") return korc::cli::Image(args);
+  if (verb == "node") return korc::cli::Node(args);
+  if (verb == "up") return korc::cli::Up(args);
   if (verb == "version" || verb == "--version") {
     std::printf("korc %s\n", KORC_VERSION);
     return 0;

@@ -22,5 +22,9 @@ int Describe(const Args& args);  // korc describe: an object, its related object
 int Delete(const Args& args);    // korc delete
 int Scale(const Args& args);     // korc scale rc NAME --replicas N
 int Events(const Args& args);    // korc events: the audit tail of the event log
+int Logs(const Args& args);      // korc logs: a container's log, through the API server
+int Image(const Args& args);     // korc image: import, list and remove node images
+int Node(const Args& args);      // korc node: the node agent (kubelet) of this machine
+int Up(const Args& args);        // korc up: the whole cluster in one process
 
 }  // namespace korc::cli

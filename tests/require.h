@@ -19,10 +19,10 @@ inline bool IsRoot() { return geteuid() == 0; }
 
 }  // namespace korc::testing
 
-#define KORC_REQUIRE(cond, reason)                                                 \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
-      if (::korc::testing::InCi()) FAIL() << (reason) << " (CI=true)";             \
-      GTEST_SKIP() << (reason);                                                    \
-    }                                                                              \
+#define KORC_REQUIRE(cond, reason)                                     \
+  do {                                                                 \
+    if (!(cond)) {                                                     \
+      if (::korc::testing::InCi()) FAIL() << (reason) << " (CI=true)"; \
+      GTEST_SKIP() << (reason);                                        \
+    }                                                                  \
   } while (0)

@@ -30,8 +30,8 @@ struct SandboxConfig {
   std::string pod_namespace;
   std::string pod_name;
   std::string pod_uid;
-  std::string hostname;             // the Pod's hostname (spec.hostname, else its name)
-  bool host_network = false;        // share the node's network namespace
+  std::string hostname;              // the Pod's hostname (spec.hostname, else its name)
+  bool host_network = false;         // share the node's network namespace
   std::vector<std::string> volumes;  // emptyDir volume names: one directory each
 };
 
@@ -67,11 +67,11 @@ struct ResourceLimits {
 
 struct ContainerConfig {
   std::string sandbox_id;
-  std::string name;   // the container's name in the Pod
-  int attempt = 0;    // 0 for the first start, +1 per restart
-  std::string image;     // the reference as the Pod gives it
-  std::string image_id;  // "sha256:..." of the resolved image ("" when run without one)
-  std::string rootfs;    // the image's unpacked root ("" runs on the host filesystem)
+  std::string name;               // the container's name in the Pod
+  int attempt = 0;                // 0 for the first start, +1 per restart
+  std::string image;              // the reference as the Pod gives it
+  std::string image_id;           // "sha256:..." of the resolved image ("" when run without one)
+  std::string rootfs;             // the image's unpacked root ("" runs on the host filesystem)
   std::vector<std::string> argv;  // resolved command + args (image entrypoint/cmd applied)
   std::vector<std::string> env;   // "NAME=value"
   std::string working_dir;        // "" = the image's, else "/"

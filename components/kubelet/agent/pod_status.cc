@@ -1,0 +1,208 @@
+#include "components/kubelet/agent/pod_status.h"
+
+#include <algorithm>
+#include <map>
+
+namespace korc::kubelet {
+
+namespace {
+
+int64_t Seconds(int64_t ns) { return ns - ns % 1'000'000'000; }
+
+std::string Lookup(const std::vector<std::string>& env, std::string_view name) {
+  // The last definition wins, as with the environment the process will see.
+  for (auto it = env.rbegin(); it != env.rend(); ++it) {
+    if (it->size() > name.size() && it->compare(0, name.size(), name) == 0 &&
+        (*it)[name.size()] == '=') {
+      return it->substr(name.size() + 1);
+    }
+  }
+  return {};
+}
+
+bool Has(const std::vector<std::string>& env, std::string_view name) {
+  for (const auto& e : env) {
+    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string ExpandVars(const std::string& in, const std::vector<std::string>& env) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '$' || i + 1 >= in.size()) {
+      out += in[i];
+      continue;
+    }
+    if (in[i + 1] == '$') {
+      out += '$';
+      ++i;
+      continue;
+    }
+    if (in[i + 1] == '(') {
+      size_t close = in.find(')', i + 2);
+      if (close != std::string::npos) {
+        std::string name = in.substr(i + 2, close - i - 2);
+        if (Has(env, name)) {
+          out += Lookup(env, name);
+          i = close;
+          continue;
+        }
+      }
+    }
+    out += in[i];
+  }
+  return out;
+}
+
+std::vector<std::string> ContainerEnv(const api::Container& container,
+                                      const images::ImageConfig& image,
+                                      const std::vector<std::string>& extra) {
+  std::vector<std::string> env = image.env;
+  if (!Has(env, "PATH")) {
+    env.insert(env.begin(), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  for (const auto& v : container.env) env.push_back(v.name + "=" + ExpandVars(v.value, env));
+  // One entry per name, the last definition's value, in first-definition order.
+  std::vector<std::string> out;
+  std::map<std::string, size_t> at;
+  for (const auto& e : env) {
+    std::string name = e.substr(0, e.find('='));
+    auto it = at.find(name);
+    if (it == at.end()) {
+      at[name] = out.size();
+      out.push_back(e);
+    } else {
+      out[it->second] = e;
+    }
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> ContainerArgv(const api::Container& container,
+                                               const images::ImageConfig& image,
+                                               const std::vector<std::string>& env) {
+  std::vector<std::string> argv;
+  if (!container.command.empty()) {
+    argv = container.command;
+    argv.insert(argv.end(), container.args.begin(), container.args.end());
+  } else {
+    argv = image.entrypoint;
+    const auto& rest = container.args.empty() ? image.cmd : container.args;
+    argv.insert(argv.end(), rest.begin(), rest.end());
+  }
+  for (auto& a : argv) a = ExpandVars(a, env);
+  if (argv.empty()) {
+    return Status::Invalid("container " + container.name +
+                           ": no command to run (neither the Pod nor the image gives one)");
+  }
+  return argv;
+}
+
+ResourceLimits ContainerLimits(const api::Container& container) {
+  ResourceLimits l;
+  const auto& limits = container.resources.limits;
+  if (auto it = limits.find("memory"); it != limits.end()) l.memory_bytes = it->second.Value();
+  if (auto it = limits.find("cpu"); it != limits.end()) l.cpu_millis = it->second.MilliValue();
+  return l;
+}
+
+std::string PodPhase(const api::PodSpec& spec, const std::vector<ContainerObservation>& cs) {
+  int waiting = 0, running = 0, stopped = 0, succeeded = 0, failed = 0;
+  for (const auto& c : cs) {
+    if (c.state.running) {
+      ++running;
+    } else if (c.state.terminated) {
+      ++stopped;
+      (c.state.terminated->exit_code == 0 ? succeeded : failed)++;
+    } else if (c.state.waiting && c.last_state.terminated) {
+      ++stopped;  // waiting to restart after having run: CrashLoopBackOff
+      (c.last_state.terminated->exit_code == 0 ? succeeded : failed)++;
+    } else {
+      ++waiting;
+    }
+  }
+  const size_t n = spec.containers.size();
+  if (waiting > 0 || cs.size() < n) return "Pending";
+  if (running > 0) return "Running";
+  if (stopped == static_cast<int>(n)) {
+    if (spec.restart_policy == "Always") return "Running";
+    if (spec.restart_policy == "OnFailure") return failed > 0 ? "Running" : "Succeeded";
+    return failed > 0 ? "Failed" : "Succeeded";
+  }
+  return "Pending";
+}
+
+api::PodStatus ComputePodStatus(const api::Pod& pod, const PodObservation& obs,
+                                const std::string& host_ip, int64_t now_ns) {
+  const api::PodStatus& cur = pod.status;
+  api::PodStatus s = cur;
+  s.host_ip = host_ip;
+  if (!obs.pod_ip.empty()) {
+    s.pod_ip = obs.pod_ip;
+    s.pod_ips = {api::PodIP{obs.pod_ip}};
+  }
+  if (s.start_time.empty() && obs.start_time_ns > 0)
+    s.start_time.unix_ns = Seconds(obs.start_time_ns);
+  s.phase = PodPhase(pod.spec, obs.containers);
+  s.message = obs.message;
+  s.reason.clear();
+
+  s.container_statuses.clear();
+  bool all_ready = !obs.containers.empty();
+  for (const auto& c : obs.containers) {
+    api::ContainerStatus cs;
+    cs.name = c.name;
+    cs.image = c.image;
+    cs.image_id = c.image_id;
+    cs.container_id = c.container_id;
+    cs.state = c.state;
+    cs.last_state = c.last_state;
+    cs.ready = c.ready;
+    cs.restart_count = c.restart_count;
+    cs.started = c.started;
+    all_ready = all_ready && c.ready;
+    s.container_statuses.push_back(std::move(cs));
+  }
+  if (obs.containers.size() < pod.spec.containers.size()) all_ready = false;
+
+  auto set = [&](const std::string& type, bool value, const std::string& reason) {
+    const std::string status = value ? "True" : "False";
+    for (auto& c : s.conditions) {
+      if (c.type != type) continue;
+      if (c.status != status) {
+        c.status = status;
+        c.last_transition_time.unix_ns = Seconds(now_ns);
+      }
+      c.reason = value ? "" : reason;
+      return;
+    }
+    api::PodCondition c;
+    c.type = type;
+    c.status = status;
+    c.last_transition_time.unix_ns = Seconds(now_ns);
+    c.reason = value ? "" : reason;
+    s.conditions.push_back(std::move(c));
+  };
+  const bool done = s.phase == "Succeeded" || s.phase == "Failed";
+  set("PodScheduled", true, "");
+  set("Initialized", true, "");
+  set("ContainersReady", all_ready && !done, done ? "PodCompleted" : "ContainersNotReady");
+  set("Ready", all_ready && !done, done ? "PodCompleted" : "ContainersNotReady");
+  // Kubernetes lists them in this order.
+  static const std::map<std::string, int> kOrder = {
+      {"Initialized", 0}, {"Ready", 1}, {"ContainersReady", 2}, {"PodScheduled", 3}};
+  std::stable_sort(s.conditions.begin(), s.conditions.end(), [](const auto& a, const auto& b) {
+    auto ia = kOrder.find(a.type), ib = kOrder.find(b.type);
+    int oa = ia == kOrder.end() ? 9 : ia->second, ob = ib == kOrder.end() ? 9 : ib->second;
+    return oa < ob;
+  });
+  return s;
+}
+
+}  // namespace korc::kubelet

@@ -1,0 +1,478 @@
+// The kubelet against a real API server and real containers: a busybox image built from
+// Debian's busybox-static, the process runtime with namespaces, cgroups and a network per
+// Pod. Needs root (KORC_REQUIRE: skips outside CI, fails in CI).
+//
+// Network safety: the whole test binary moves into a network (and mount) namespace of its
+// own before any test runs, with only loopback up, so the node's bridge and the Pods'
+// addresses exist only there and nothing has a route off the machine.
+#include "components/kubelet/agent/kubelet.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "components/kubelet/images/image_store.h"
+#include "components/kubelet/prober/prober.h"
+#include "components/kubelet/runtime/runtime.h"
+#include "tests/apiserver/http_client.h"
+#include "tests/integration/cluster.h"
+#include "tests/require.h"
+
+namespace korc::kubelet {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using korc::testing::Http;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+bool g_isolated = false;  // the binary runs in its own network namespace
+
+class OwnNetwork : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (geteuid() != 0) return;
+    if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) return;
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr = {};
+    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    ioctl(fd, SIOCGIFFLAGS, &ifr);
+    ifr.ifr_flags |= IFF_UP;
+    g_isolated = ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
+    close(fd);
+  }
+};
+const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new OwnNetwork);
+
+// A busybox root: /bin/busybox and a link per applet.
+std::string BuildBusyboxRoot(const std::string& dir) {
+  const std::string busybox = "/bin/busybox";
+  fs::create_directories(dir + "/bin");
+  fs::create_directories(dir + "/etc");
+  fs::create_directories(dir + "/tmp");
+  fs::copy_file(busybox, dir + "/bin/busybox", fs::copy_options::overwrite_existing);
+  for (const char* applet : {"sh", "echo", "cat", "sleep", "httpd", "wget", "test", "mkdir", "rm",
+                             "touch", "hostname", "ls", "true", "false", "ps", "kill"}) {
+    fs::create_symlink("busybox", dir + "/bin/" + applet);
+  }
+  std::ofstream(dir + "/etc/passwd") << "root:x:0:0:root:/root:/bin/sh\n";
+  return dir;
+}
+
+class KubeletTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KORC_REQUIRE(geteuid() == 0, "the kubelet's containers need root (namespaces, cgroups)");
+    KORC_REQUIRE(g_isolated, "could not make a network namespace for the test");
+    KORC_REQUIRE(access("/bin/busybox", X_OK) == 0, "busybox-static is not installed");
+    KORC_REQUIRE(!DefaultShimPath().empty(), "korc-shim not built next to the test");
+    if (const char* rt = getenv("KORC_TEST_RUNTIME"); rt != nullptr && std::string(rt) == "runc") {
+      KORC_REQUIRE(access("/usr/sbin/runc", X_OK) == 0 || access("/usr/bin/runc", X_OK) == 0,
+                   "runc is not installed");
+    }
+    ASSERT_TRUE(cluster_.Start().ok());
+    char tmpl[] = "/tmp/korc-kubelet-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    {
+      auto store = images::ImageStore::Open(dir_ + "/node/images");
+      ASSERT_TRUE(store.ok()) << store.status().message();
+      auto img = (*store)->Import("busybox:latest", BuildBusyboxRoot(dir_ + "/busybox"));
+      ASSERT_TRUE(img.ok()) << img.status().message();
+    }
+    StartKubelet();
+  }
+
+  void TearDown() override {
+    if (kubelet_) {
+      kubelet_->Stop();
+      kubelet_.reset();
+    }
+    if (dir_.empty()) return;
+    // Whatever a test left running goes now; then nothing of it may remain.
+    StartKubelet(/*stop_pods_on_exit=*/true);
+    kubelet_->Stop();
+    kubelet_.reset();
+    EXPECT_EQ(Shims(), 0) << "korc-shim processes left behind";
+    EXPECT_TRUE(fs::is_empty(dir_ + "/node/runtime/sandboxes")) << "sandboxes left behind";
+    std::ifstream mounts("/proc/self/mounts");
+    std::string line;
+    while (std::getline(mounts, line)) {
+      EXPECT_EQ(line.find(dir_ + "/node/runtime"), std::string::npos) << "mount left: " << line;
+    }
+    for (const auto& uid : uids_) {
+      EXPECT_FALSE(fs::exists("/sys/fs/cgroup/memory/korc/pod" + uid)) << "cgroup left: " << uid;
+    }
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir_ + "/node/network/netns", ec)) {
+      ADD_FAILURE() << "network namespace left: " << e.path();
+    }
+    umount2((dir_ + "/node/network/netns").c_str(), MNT_DETACH);
+    fs::remove_all(dir_, ec);
+  }
+
+  void StartKubelet(bool stop_pods_on_exit = false) {
+    KubeletOptions o;
+    o.node_name = "node-a";
+    o.data_dir = dir_ + "/node";
+    o.pod_cidr = "10.250.0.0/24";
+    o.backoff_initial = 1s;
+    o.backoff_max = 4s;
+    o.lease_renew_period = 1s;
+    o.stop_pods_on_exit = stop_pods_on_exit;
+    // The same tests run once per runtime (meson registers kubelet_runc_test).
+    if (const char* rt = getenv("KORC_TEST_RUNTIME"); rt != nullptr) o.runtime = rt;
+    o.bus = cluster_.runtime_options();
+    auto k = Kubelet::Start(cluster_.ctx(), o);
+    ASSERT_TRUE(k.ok()) << k.status().message();
+    kubelet_ = std::move(*k);
+  }
+
+  // korc-shim processes whose container directory is under this test's dir.
+  int Shims() const {
+    int n = 0;
+    std::error_code ec;
+    for (const auto& p : fs::directory_iterator("/proc", ec)) {
+      std::ifstream cmd(p.path() / "cmdline");
+      std::string s((std::istreambuf_iterator<char>(cmd)), {});
+      if (s.find("korc-shim") != std::string::npos && s.find(dir_) != std::string::npos) ++n;
+    }
+    return n;
+  }
+
+  korc::testing::HttpResult Call(const std::string& method, const std::string& target,
+                                 const std::string& body = {}) {
+    return Http(cluster_.port(), method, target, body);
+  }
+
+  void CreatePod(json pod) {
+    pod["apiVersion"] = "v1";
+    pod["kind"] = "Pod";
+    pod["spec"]["nodeName"] = "node-a";
+    auto r = Call("POST", "/api/v1/namespaces/default/pods", pod.dump());
+    ASSERT_EQ(r.code, 201) << r.body;
+    uids_.push_back(json::parse(r.body)["metadata"]["uid"]);
+  }
+
+  json GetPod(const std::string& name) {
+    auto r = Call("GET", "/api/v1/namespaces/default/pods/" + name);
+    if (r.code != 200) return json();
+    return json::parse(r.body);
+  }
+
+  // Waits until `pred(pod)` holds; the last pod seen when it does not.
+  json WaitPod(const std::string& name, const std::function<bool(const json&)>& pred,
+               std::chrono::seconds timeout = 30s) {
+    const auto deadline = Clock::now() + timeout;
+    json pod;
+    while (Clock::now() < deadline) {
+      pod = GetPod(name);
+      if (!pod.is_null() && pred(pod)) return pod;
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "pod " << name << " did not get there; last: " << pod.dump(1);
+    return pod;
+  }
+
+  static const json* Status(const json& pod, const std::string& container) {
+    if (!pod.contains("status") || !pod["status"].contains("containerStatuses")) return nullptr;
+    for (const auto& c : pod["status"]["containerStatuses"]) {
+      if (c["name"] == container) return &c;
+    }
+    return nullptr;
+  }
+
+  static bool Ready(const json& pod) {
+    if (!pod.contains("status")) return false;
+    for (const auto& c : pod["status"].value("conditions", json::array())) {
+      if (c["type"] == "Ready") return c["status"] == "True";
+    }
+    return false;
+  }
+
+  std::string VolumeDir(const json& pod, const std::string& volume) {
+    return dir_ + "/node/runtime/sandboxes/" + pod["metadata"]["uid"].get<std::string>() +
+           "/volumes/" + volume;
+  }
+
+  void DeleteAndWaitGone(const std::string& name, std::chrono::seconds timeout = 30s) {
+    auto r = Call("DELETE", "/api/v1/namespaces/default/pods/" + name);
+    ASSERT_TRUE(r.code == 200 || r.code == 202) << r.body;
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      if (Call("GET", "/api/v1/namespaces/default/pods/" + name).code == 404) return;
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "pod " << name << " still there: " << GetPod(name).dump(1);
+  }
+
+  korc::testing::TestCluster cluster_;
+  std::string dir_;
+  std::unique_ptr<Kubelet> kubelet_;
+  std::vector<std::string> uids_;  // of the Pods this test created
+};
+
+json Container(const std::string& name, const std::string& script,
+               const std::string& shared_at = {}) {
+  json c = {{"name", name}, {"image", "busybox"}, {"command", {"sh", "-c", script}}};
+  if (!shared_at.empty()) c["volumeMounts"] = {{{"name", "shared"}, {"mountPath", shared_at}}};
+  return c;
+}
+
+TEST_F(KubeletTest, RegistersNodeAndLease) {
+  const auto deadline = Clock::now() + 20s;
+  json node;
+  while (Clock::now() < deadline) {
+    auto r = Call("GET", "/api/v1/nodes/node-a");
+    if (r.code == 200) {
+      node = json::parse(r.body);
+      if (Call("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-a")
+              .code == 200) {
+        break;
+      }
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_FALSE(node.is_null());
+  EXPECT_EQ(node["spec"]["podCIDR"], "10.250.0.0/24");
+  EXPECT_TRUE(node["status"]["capacity"].contains("cpu"));
+  EXPECT_TRUE(node["status"]["capacity"].contains("memory"));
+  EXPECT_EQ(node["status"]["capacity"]["pods"], "110");
+  EXPECT_EQ(node["status"]["nodeInfo"].size(), 10u);
+  EXPECT_NE(node["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"], 0);
+  EXPECT_EQ(node["status"]["addresses"][0]["type"], "InternalIP");
+  // Renewals write the Lease, not the Node.
+  const std::string rv = node["metadata"]["resourceVersion"];
+  std::this_thread::sleep_for(2500ms);
+  auto again = json::parse(Call("GET", "/api/v1/nodes/node-a").body);
+  EXPECT_EQ(again["metadata"]["resourceVersion"], rv);
+  auto lease = json::parse(
+      Call("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-a").body);
+  EXPECT_EQ(lease["spec"]["holderIdentity"], "node-a");
+}
+
+// The seed's Pod: containers sharing one network namespace and a volume.
+TEST_F(KubeletTest, TwoContainersShareLocalhostAndAnEmptyDir) {
+  CreatePod({{"metadata", {{"name", "pair"}}},
+             {"spec",
+              {{"terminationGracePeriodSeconds", 2},
+               {"volumes", {{{"name", "shared"}, {"emptyDir", json::object()}}}},
+               {"containers",
+                {Container("server",
+                           "mkdir -p /www && echo hello-from-a > /www/index.html && "
+                           "echo a-was-here > /shared/from-a && exec httpd -f -p 8080 -h /www",
+                           "/shared"),
+                 Container("client",
+                           "until wget -q -O /shared/fetched http://127.0.0.1:8080/; do sleep "
+                           "0.1; done; cat /shared/from-a > /shared/b-tmp; mv /shared/b-tmp "
+                           "/shared/b-saw; exec sleep 3600",
+                           "/shared")}}}}});
+  json pod = WaitPod("pair", [](const json& p) { return Ready(p); });
+  EXPECT_EQ(pod["status"]["phase"], "Running");
+  const std::string ip = pod["status"].value("podIP", "");
+  EXPECT_EQ(ip.rfind("10.250.0.", 0), 0u) << ip;
+  const std::string vol = VolumeDir(pod, "shared");
+  const auto deadline = Clock::now() + 20s;
+  while (Clock::now() < deadline && !fs::exists(vol + "/b-saw")) std::this_thread::sleep_for(50ms);
+  std::ifstream fetched(vol + "/fetched"), saw(vol + "/b-saw");
+  std::string a, b;
+  std::getline(fetched, a);
+  std::getline(saw, b);
+  EXPECT_EQ(a, "hello-from-a");  // B reached A on localhost
+  EXPECT_EQ(b, "a-was-here");    // and read what A wrote to the shared volume
+  // The node reaches the Pod at its IP over the bridge.
+  api::HttpGetAction get;
+  get.path = "/";
+  EXPECT_TRUE(prober::ProbeHttp(ip, 8080, get, 2000).ok());
+  DeleteAndWaitGone("pair");
+  EXPECT_FALSE(fs::exists(vol)) << "the emptyDir goes with the Pod";
+}
+
+TEST_F(KubeletTest, CrashingContainerBacksOff) {
+  CreatePod({{"metadata", {{"name", "crash"}}},
+             {"spec",
+              {{"terminationGracePeriodSeconds", 1},
+               {"containers", {Container("c", "echo boom; exit 2")}}}}});
+  json pod = WaitPod("crash", [](const json& p) {
+    const json* c = Status(p, "c");
+    return c && (*c)["restartCount"].get<int>() >= 2 && (*c)["state"].contains("waiting") &&
+           (*c)["state"]["waiting"]["reason"] == "CrashLoopBackOff";
+  });
+  const json* c = Status(pod, "c");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ((*c)["lastState"]["terminated"]["exitCode"], 2);
+  EXPECT_EQ((*c)["lastState"]["terminated"]["reason"], "Error");
+  EXPECT_EQ(pod["status"]["phase"], "Running");
+  DeleteAndWaitGone("crash");
+}
+
+TEST_F(KubeletTest, RestartPolicyOnFailureAndNever) {
+  CreatePod(
+      {{"metadata", {{"name", "ok-once"}}},
+       {"spec", {{"restartPolicy", "OnFailure"}, {"containers", {Container("c", "exit 0")}}}}});
+  CreatePod({{"metadata", {{"name", "fail-never"}}},
+             {"spec", {{"restartPolicy", "Never"}, {"containers", {Container("c", "exit 3")}}}}});
+  CreatePod(
+      {{"metadata", {{"name", "fail-onfailure"}}},
+       {"spec", {{"restartPolicy", "OnFailure"}, {"containers", {Container("c", "exit 1")}}}}});
+  json ok = WaitPod("ok-once",
+                    [](const json& p) { return p["status"].value("phase", "") == "Succeeded"; });
+  EXPECT_EQ((*Status(ok, "c"))["state"]["terminated"]["reason"], "Completed");
+  EXPECT_EQ((*Status(ok, "c"))["restartCount"], 0);
+  json never = WaitPod("fail-never",
+                       [](const json& p) { return p["status"].value("phase", "") == "Failed"; });
+  EXPECT_EQ((*Status(never, "c"))["state"]["terminated"]["exitCode"], 3);
+  EXPECT_EQ((*Status(never, "c"))["restartCount"], 0);
+  WaitPod("fail-onfailure", [](const json& p) {
+    const json* c = Status(p, "c");
+    return c && (*c)["restartCount"].get<int>() >= 1;
+  });
+  DeleteAndWaitGone("ok-once");
+  DeleteAndWaitGone("fail-never");
+  DeleteAndWaitGone("fail-onfailure");
+}
+
+TEST_F(KubeletTest, LivenessFailureRestartsTheContainer) {
+  json c = Container("c", "touch /tmp/healthy; sleep 2; rm /tmp/healthy; exec sleep 3600");
+  c["livenessProbe"] = {{"exec", {{"command", {"cat", "/tmp/healthy"}}}},
+                        {"periodSeconds", 1},
+                        {"failureThreshold", 1}};
+  CreatePod({{"metadata", {{"name", "live"}}},
+             {"spec", {{"terminationGracePeriodSeconds", 1}, {"containers", {c}}}}});
+  WaitPod("live", [](const json& p) { return Ready(p); });
+  json pod = WaitPod("live", [](const json& p) {
+    const json* c = Status(p, "c");
+    return c && (*c)["restartCount"].get<int>() >= 1;
+  });
+  DeleteAndWaitGone("live");
+}
+
+TEST_F(KubeletTest, ReadinessProbeDrivesReady) {
+  json c = Container("c", "exec sleep 3600");
+  c["readinessProbe"] = {{"exec", {{"command", {"test", "-f", "/data/ready"}}}},
+                         {"periodSeconds", 1}};
+  c["volumeMounts"] = {{{"name", "data"}, {"mountPath", "/data"}}};
+  CreatePod({{"metadata", {{"name", "ready"}}},
+             {"spec",
+              {{"terminationGracePeriodSeconds", 1},
+               {"volumes", {{{"name", "data"}, {"emptyDir", json::object()}}}},
+               {"containers", {c}}}}});
+  json pod = WaitPod("ready", [](const json& p) {
+    const json* c = Status(p, "c");
+    return c && (*c)["state"].contains("running");
+  });
+  EXPECT_FALSE(Ready(pod));
+  const std::string flag = VolumeDir(pod, "data") + "/ready";
+  std::ofstream(flag) << "yes";
+  WaitPod("ready", [](const json& p) { return Ready(p); });
+  fs::remove(flag);
+  WaitPod("ready", [](const json& p) { return !Ready(p); });
+  DeleteAndWaitGone("ready");
+}
+
+TEST_F(KubeletTest, GracefulTermination) {
+  // Handles SIGTERM: gone well before its grace period.
+  CreatePod(
+      {{"metadata", {{"name", "polite"}}},
+       {"spec",
+        {{"terminationGracePeriodSeconds", 20},
+         {"containers", {Container("c", "trap 'exit 0' TERM; while true; do sleep 0.1; done")}}}}});
+  // Ignores it: killed once its 2 s are up.
+  CreatePod({{"metadata", {{"name", "stubborn"}}},
+             {"spec",
+              {{"terminationGracePeriodSeconds", 2},
+               {"containers", {Container("c", "trap '' TERM; while true; do sleep 0.1; done")}}}}});
+  WaitPod("polite", [](const json& p) { return Ready(p); });
+  WaitPod("stubborn", [](const json& p) { return Ready(p); });
+  auto t0 = Clock::now();
+  DeleteAndWaitGone("polite");
+  EXPECT_LT(Clock::now() - t0, 10s);
+  t0 = Clock::now();
+  DeleteAndWaitGone("stubborn");
+  const auto took = Clock::now() - t0;
+  EXPECT_GE(took, 2s);
+  EXPECT_LT(took, 15s);
+}
+
+TEST_F(KubeletTest, MissingImageWaitsWithHowToImportIt) {
+  CreatePod({{"metadata", {{"name", "noimage"}}},
+             {"spec",
+              {{"terminationGracePeriodSeconds", 1},
+               {"containers", {{{"name", "c"}, {"image", "nosuch:1.0"}}}}}}});
+  json pod = WaitPod("noimage", [](const json& p) {
+    const json* c = Status(p, "c");
+    return c && (*c)["state"].contains("waiting") &&
+           (*c)["state"]["waiting"]["reason"] == "ErrImagePull";
+  });
+  const std::string msg = (*Status(pod, "c"))["state"]["waiting"]["message"];
+  EXPECT_NE(msg.find("korc image import"), std::string::npos) << msg;
+  EXPECT_EQ(pod["status"]["phase"], "Pending");
+  DeleteAndWaitGone("noimage");
+}
+
+TEST_F(KubeletTest, RestartedKubeletReattaches) {
+  CreatePod({{"metadata", {{"name", "steady"}}},
+             {"spec",
+              {{"terminationGracePeriodSeconds", 1},
+               {"containers", {Container("c", "exec sleep 3600")}}}}});
+  json before = WaitPod("steady", [](const json& p) { return Ready(p); });
+  auto containers =
+      kubelet_->container_runtime().ListContainers(before["metadata"]["uid"].get<std::string>());
+  ASSERT_TRUE(containers.ok());
+  ASSERT_EQ(containers->size(), 1u);
+  const int pid = (*containers)[0].pid;
+  ASSERT_GT(pid, 0);
+
+  kubelet_->Stop();
+  kubelet_.reset();
+  EXPECT_EQ(kill(pid, 0), 0) << "the container keeps running without its kubelet";
+  StartKubelet();
+  std::this_thread::sleep_for(1500ms);
+  json after = WaitPod("steady", [](const json& p) { return Ready(p); });
+  containers =
+      kubelet_->container_runtime().ListContainers(before["metadata"]["uid"].get<std::string>());
+  ASSERT_TRUE(containers.ok());
+  ASSERT_EQ(containers->size(), 1u) << "no second start";
+  EXPECT_EQ((*containers)[0].pid, pid);
+  EXPECT_EQ((*Status(after, "c"))["restartCount"], 0);
+  EXPECT_EQ(after["status"]["podIP"], before["status"]["podIP"]);
+  DeleteAndWaitGone("steady");
+}
+
+TEST_F(KubeletTest, LogsThroughTheApiServer) {
+  CreatePod({{"metadata", {{"name", "talker"}}},
+             {"spec",
+              {{"terminationGracePeriodSeconds", 1},
+               {"containers", {Container("c", "echo line-1; echo oops >&2; exec sleep 3600")}}}}});
+  WaitPod("talker", [](const json& p) { return Ready(p); });
+  korc::testing::HttpResult r;
+  const auto deadline = Clock::now() + 10s;
+  while (Clock::now() < deadline) {
+    r = Call("GET", "/api/v1/namespaces/default/pods/talker/log");
+    if (r.code == 200 && r.body.find("oops") != std::string::npos) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(r.code, 200) << r.body;
+  EXPECT_NE(r.body.find("line-1\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("oops\n"), std::string::npos) << r.body;
+  r = Call("GET", "/api/v1/namespaces/default/pods/talker/log?tailLines=1");
+  EXPECT_EQ(r.code, 200);
+  EXPECT_EQ(std::count(r.body.begin(), r.body.end(), '\n'), 1) << r.body;
+  DeleteAndWaitGone("talker");
+}
+
+}  // namespace
+}  // namespace korc::kubelet
