@@ -27,6 +27,8 @@
 #include <sstream>
 #include <thread>
 
+#include "components/kubelet/network/netlink.h"
+
 namespace korc::kubelet::network {
 namespace {
 
@@ -34,35 +36,11 @@ namespace fs = std::filesystem;
 
 constexpr char kPodIfName[] = "eth0";
 constexpr size_t kMaxIfNameLen = 15;  // IFNAMSIZ - 1
-constexpr int kCapNetAdmin = 12;
-constexpr int kCapSysAdmin = 21;
 
 spdlog::logger& Log() {
   static const std::shared_ptr<spdlog::logger> logger =
       spdlog::default_logger()->clone("kubelet.network");
   return *logger;
-}
-
-Status ErrnoStatus(std::string_view what, int err) {
-  if (err == ENOENT) return Status::NotFound(fmt::format("{}: {}", what, std::strerror(err)));
-  return Status::Internal(fmt::format("{}: {}", what, std::strerror(err)));
-}
-
-Status NlStatus(std::string_view what, int err) {
-  return Status::Internal(fmt::format("{}: {}", what, nl_geterror(err)));
-}
-
-// Both capabilities are needed: NET_ADMIN for links and addresses, SYS_ADMIN for unshare,
-// setns and the bind mounts. Read from /proc rather than assuming euid 0 means capable.
-bool HasNetworkCapabilities() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("CapEff:", 0) != 0) continue;
-    uint64_t caps = std::strtoull(line.c_str() + 7, nullptr, 16);
-    return (caps >> kCapNetAdmin & 1) != 0 && (caps >> kCapSysAdmin & 1) != 0;
-  }
-  return false;
 }
 
 std::string FormatIp(uint32_t host_order) {
@@ -111,79 +89,6 @@ Status ValidatePodId(std::string_view pod_id) {
 bool IsNetnsMounted(const std::string& path) {
   struct statfs st {};
   return statfs(path.c_str(), &st) == 0 && st.f_type == NSFS_MAGIC;
-}
-
-// ---- netlink plumbing ------------------------------------------------------------------
-
-struct SockDeleter {
-  void operator()(nl_sock* s) const { nl_socket_free(s); }
-};
-using Sock = std::unique_ptr<nl_sock, SockDeleter>;
-struct LinkDeleter {
-  void operator()(rtnl_link* l) const { rtnl_link_put(l); }
-};
-using Link = std::unique_ptr<rtnl_link, LinkDeleter>;
-struct AddrDeleter {
-  void operator()(nl_addr* a) const { nl_addr_put(a); }
-};
-using Addr = std::unique_ptr<nl_addr, AddrDeleter>;
-
-// A netlink socket talks to the network namespace of the thread that opened it.
-Result<Sock> Connect() {
-  Sock s(nl_socket_alloc());
-  if (!s) return Status::Internal("netlink: out of memory");
-  if (int err = nl_connect(s.get(), NETLINK_ROUTE); err < 0) return NlStatus("netlink", err);
-  return s;
-}
-
-// The link called `name`, or null when there is none.
-Result<Link> GetLink(nl_sock* s, const std::string& name) {
-  rtnl_link* l = nullptr;
-  int err = rtnl_link_get_kernel(s, 0, name.c_str(), &l);
-  if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) return Link();
-  if (err < 0) return NlStatus(fmt::format("get link {}", name), err);
-  return Link(l);
-}
-
-Result<Addr> ParseAddr(const std::string& text) {
-  nl_addr* a = nullptr;
-  if (int err = nl_addr_parse(text.c_str(), AF_INET, &a); err < 0) {
-    return NlStatus(fmt::format("address {}", text), err);
-  }
-  return Addr(a);
-}
-
-// Brings a link up (and, when master > 0, enslaves it to that bridge) unless it already is.
-Status UpLink(nl_sock* s, rtnl_link* link, int master = 0) {
-  bool up = (rtnl_link_get_flags(link) & IFF_UP) != 0;
-  if (up && (master == 0 || rtnl_link_get_master(link) == master)) return Status::Ok();
-  Link change(rtnl_link_alloc());
-  if (master > 0) rtnl_link_set_master(change.get(), master);
-  rtnl_link_set_flags(change.get(), IFF_UP);
-  if (int err = rtnl_link_change(s, link, change.get(), 0); err < 0) {
-    return NlStatus(fmt::format("bring up {}", rtnl_link_get_name(link)), err);
-  }
-  return Status::Ok();
-}
-
-Status DeleteLink(nl_sock* s, rtnl_link* link) {
-  int err = rtnl_link_delete(s, link);
-  if (err < 0 && err != -NLE_OBJ_NOTFOUND && err != -NLE_NODEV) {
-    return NlStatus(fmt::format("delete link {}", rtnl_link_get_name(link)), err);
-  }
-  return Status::Ok();
-}
-
-// Adds `local` ("10.64.0.1/24") to a link; an address already there is fine.
-Status AddAddress(nl_sock* s, int ifindex, const std::string& local) {
-  KORC_ASSIGN_OR_RETURN(Addr addr, ParseAddr(local));
-  rtnl_addr* a = rtnl_addr_alloc();
-  rtnl_addr_set_ifindex(a, ifindex);
-  int err = rtnl_addr_set_local(a, addr.get());
-  if (err >= 0) err = rtnl_addr_add(s, a, NLM_F_EXCL);
-  rtnl_addr_put(a);
-  if (err < 0 && err != -NLE_EXIST) return NlStatus(fmt::format("add address {}", local), err);
-  return Status::Ok();
 }
 
 Status AddDefaultRoute(nl_sock* s, int ifindex, const std::string& gateway) {
