@@ -366,6 +366,8 @@ struct PodSpec {
   std::string dns_policy;
   StringMap node_selector;
   std::string service_account_name;
+  // Service environment variables for the Pod's containers; unset means true, as Kubernetes.
+  std::optional<bool> enable_service_links;
   std::string node_name;
   bool host_network = false;
   std::vector<LocalObjectReference> image_pull_secrets;
@@ -388,6 +390,7 @@ constexpr auto Fields(const PodSpec*) {
           .OneOf("ClusterFirst|ClusterFirstWithHostNet|Default|None"),
       F("nodeSelector", &T::node_selector, kLabels),
       F("serviceAccountName", &T::service_account_name),
+      F("enableServiceLinks", &T::enable_service_links),
       F("nodeName", &T::node_name, kDns1123Subdomain),
       F("hostNetwork", &T::host_network),
       F("imagePullSecrets", &T::image_pull_secrets),

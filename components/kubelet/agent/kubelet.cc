@@ -292,7 +292,12 @@ Decision KubeletReducer::ReconcilePod(const reactor::View& view, const std::stri
     workers_.Update(key, std::nullopt);
     return Decision{{}, std::nullopt, "pod " + nsname + ": not on this node"};
   }
-  workers_.Update(key, *pod);
+  // Service links: the Services of the Pod's namespace, unless the Pod turned them off.
+  std::vector<std::string> service_env;
+  if (pod->spec.enable_service_links.value_or(true)) {
+    service_env = ServiceEnv(view.ListAs<api::Service>(ns));
+  }
+  workers_.Update(key, *pod, std::move(service_env));
   const PodObservation obs = workers_.Observe(key);
   if (!pod->metadata.deletion_timestamp.empty() && obs.terminated) {
     nlohmann::json opts = {{"gracePeriodSeconds", 0}};
@@ -386,6 +391,7 @@ Result<std::unique_ptr<Kubelet>> Kubelet::Start(zmq::context_t& ctx, KubeletOpti
   KubeletServerOptions so;
   so.address = options.address;
   so.port = options.port;
+  so.metrics = options.metrics;
   PodWorkers* workers = k->workers_.get();
   KORC_ASSIGN_OR_RETURN(k->server_, KubeletServer::Start(so, [workers](const LogRequest& r) {
                           return workers->ResolveLog(r);

@@ -75,6 +75,8 @@ struct KubeletOptions {
   // On Stop: stop every Pod (node shutdown) or leave them running for the next kubelet.
   bool stop_pods_on_exit = false;
   reactor::RuntimeOptions bus;  // endpoints of the API server's bus
+  // The body of the kubelet endpoint's GET /metrics (the node's proxy counters); none: 404.
+  std::function<std::string()> metrics;
 };
 
 class KubeletReducer final : public reactor::Reducer {
@@ -96,7 +98,8 @@ class KubeletReducer final : public reactor::Reducer {
   KubeletReducer(Env env, PodWorkers& workers, std::function<void(const std::string&)> on_pod_cidr);
 
   std::string_view name() const override { return name_; }
-  std::vector<std::string> kinds() const override { return {"Node", "Pod", "Lease"}; }
+  // Services for the Pods' service environment variables.
+  std::vector<std::string> kinds() const override { return {"Node", "Pod", "Lease", "Service"}; }
   void Wake(const reactor::View& view, const Event& e, const api::Object* before,
             std::vector<std::string>* keys) const override;
   void AllKeys(const reactor::View& view, std::vector<std::string>* keys) const override;

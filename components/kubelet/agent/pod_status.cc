@@ -1,6 +1,7 @@
 #include "components/kubelet/agent/pod_status.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 
 namespace korc::kubelet {
@@ -57,6 +58,49 @@ std::string ExpandVars(const std::string& in, const std::vector<std::string>& en
     out += in[i];
   }
   return out;
+}
+
+std::vector<std::string> ServiceEnv(const std::vector<const api::Service*>& services) {
+  std::vector<const api::Service*> sorted(services);
+  std::sort(sorted.begin(), sorted.end(), [](const api::Service* a, const api::Service* b) {
+    return a->metadata.name < b->metadata.name;
+  });
+  auto upper = [](std::string s) {
+    for (auto& c : s)
+      c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+  };
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  std::vector<std::string> env;
+  for (const api::Service* s : sorted) {
+    const std::string& ip = s->spec.cluster_ip;
+    if (ip.empty() || ip == "None" || s->spec.ports.empty()) continue;
+    const std::string prefix = upper(s->metadata.name);
+    env.push_back(prefix + "_SERVICE_HOST=" + ip);
+    env.push_back(prefix + "_SERVICE_PORT=" + std::to_string(s->spec.ports[0].port));
+    for (const auto& p : s->spec.ports) {
+      if (!p.name.empty()) {
+        env.push_back(prefix + "_SERVICE_PORT_" + upper(p.name) + "=" + std::to_string(p.port));
+      }
+    }
+    const std::string host = ip.find(':') != std::string::npos ? "[" + ip + "]" : ip;
+    for (size_t i = 0; i < s->spec.ports.size(); ++i) {
+      const auto& p = s->spec.ports[i];
+      const std::string protocol = p.protocol.empty() ? "TCP" : p.protocol;
+      const std::string port = std::to_string(p.port);
+      const std::string url = lower(protocol) + "://" + host + ":" + port;
+      const std::string at = prefix + "_PORT_" + port + "_" + upper(protocol);
+      if (i == 0) env.push_back(prefix + "_PORT=" + url);
+      env.push_back(at + "=" + url);
+      env.push_back(at + "_PROTO=" + lower(protocol));
+      env.push_back(at + "_PORT=" + port);
+      env.push_back(at + "_ADDR=" + ip);
+    }
+  }
+  return env;
 }
 
 std::vector<std::string> ContainerEnv(const api::Container& container,

@@ -22,6 +22,12 @@ Result<std::vector<std::string>> ContainerArgv(const api::Container& container,
                                                const images::ImageConfig& image,
                                                const std::vector<std::string>& env);
 
+// Kubernetes' service discovery variables for a Pod, from the Services of its namespace
+// that have a ClusterIP (MYSQL_SERVICE_HOST, MYSQL_SERVICE_PORT, MYSQL_PORT,
+// MYSQL_PORT_3306_TCP{,_PROTO,_PORT,_ADDR}, MYSQL_SERVICE_PORT_<NAME> for named ports),
+// sorted by Service name. "NAME=value" each.
+std::vector<std::string> ServiceEnv(const std::vector<const api::Service*>& services);
+
 // The container's environment: the image's Env, then the extra variables (service
 // discovery), then the container's env (later entries win, as Kubernetes orders them), with
 // $(VAR) in values expanded against what precedes them. "NAME=value" each.

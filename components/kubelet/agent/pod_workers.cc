@@ -67,7 +67,9 @@ struct PodWorkers::PodState {
   std::optional<Sandbox> published_sandbox;
   int64_t accepted_ns = 0;
   int64_t terminate_started = 0;
-  bool orphan = false;  // found on disk at start, not (yet) claimed by the log
+  bool orphan = false;                   // found on disk at start, not (yet) claimed by the log
+  std::vector<std::string> service_env;  // guarded by PodWorkers::mu_
+  std::vector<std::string> start_env;    // the sync thread's copy of service_env
 };
 
 PodWorkers::PodWorkers(PodWorkersOptions options) : options_(std::move(options)) {
@@ -154,7 +156,8 @@ void PodWorkers::Stop(bool stop_pods, std::chrono::seconds grace_cap) {
   }
 }
 
-void PodWorkers::Update(const std::string& key, std::optional<api::Pod> pod) {
+void PodWorkers::Update(const std::string& key, std::optional<api::Pod> pod,
+                        std::vector<std::string> service_env) {
   {
     std::lock_guard<std::mutex> l(mu_);
     auto& st = pods_[key];
@@ -167,6 +170,7 @@ void PodWorkers::Update(const std::string& key, std::optional<api::Pod> pod) {
     }
     st->orphan = false;
     st->pod = std::move(pod);
+    st->service_env = std::move(service_env);
     dirty_ = true;
   }
   cv_.notify_all();
@@ -314,6 +318,7 @@ void PodWorkers::SyncPod(const std::string& key, PodState& st, int64_t now) {
   {
     std::lock_guard<std::mutex> l(mu_);
     pod = st.pod;
+    st.start_env = st.service_env;
   }
   // A different Pod under the same name: the old one's sandbox goes first.
   if (pod && st.sandbox && !st.sandbox->pod_uid.empty() &&
@@ -480,7 +485,7 @@ void PodWorkers::SyncPod(const std::string& key, PodState& st, int64_t now) {
     cc.image = c.image;
     cc.image_id = image->id;
     cc.rootfs = image->rootfs;
-    cc.env = ContainerEnv(c, image->config, {});
+    cc.env = ContainerEnv(c, image->config, st.start_env);
     auto argv = ContainerArgv(c, image->config, cc.env);
     if (!argv.ok()) {
       t.image_error_reason = "CreateContainerConfigError";

@@ -62,8 +62,10 @@ class PodWorkers {
   void Stop(bool stop_pods, std::chrono::seconds grace_cap = std::chrono::seconds(30));
 
   // The Pod as the log has it now; nullopt when the log no longer has it (removed while the
-  // kubelet was away, or force-deleted): its containers are killed at once.
-  void Update(const std::string& key, std::optional<api::Pod> pod);
+  // kubelet was away, or force-deleted): its containers are killed at once. `service_env`
+  // (ServiceEnv of the Services the Pod may see now) goes to the containers started next.
+  void Update(const std::string& key, std::optional<api::Pod> pod,
+              std::vector<std::string> service_env = {});
   // Every Pod key the log binds to this node: sandboxes of any other Pod are removed.
   void Retain(const std::set<std::string>& keys);
   // Whether Pods that need a network of their own can start: the node's podCIDR is known.

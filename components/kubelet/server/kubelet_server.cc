@@ -290,6 +290,10 @@ class KubeletServer::Impl {
       WriteText(socket, req, 200, "ok", keep);
       return true;
     }
+    if (path == "/metrics" && options_.metrics) {
+      WriteText(socket, req, 200, options_.metrics(), keep);
+      return true;
+    }
     constexpr std::string_view kLogs = "/containerLogs/";
     if (!path.starts_with(kLogs)) {
       WriteText(socket, req, 404, "404 page not found\n", keep);

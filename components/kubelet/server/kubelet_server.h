@@ -6,6 +6,8 @@
 //     -> 200 text/plain (chunked and flushed as it goes when following),
 //        404 text/plain when the resolver does not know the container, 400 for bad values.
 //   GET /healthz -> 200 "ok"
+//   GET /metrics -> 200 Prometheus text from options.metrics (404 when there is none): the
+//                   node's Service proxy counters live here, as kube-proxy's do on :10249
 //
 // Plain HTTP on loopback by default: no TLS or authentication, so it must not listen beyond
 // the machine (or the node's private network in multi-node tests).
@@ -48,6 +50,8 @@ using LogResolver = std::function<Result<LogLocation>(const LogRequest&)>;
 struct KubeletServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;  // 0 picks a free port
+  // The body of GET /metrics; called from connection threads, so it must be thread-safe.
+  std::function<std::string()> metrics;
 };
 
 class KubeletServer {

@@ -28,6 +28,7 @@
 #include "components/kubelet/runtime/runtime.h"
 #include "tests/apiserver/http_client.h"
 #include "tests/integration/cluster.h"
+#include "tests/node_env.h"
 #include "tests/require.h"
 
 namespace korc::kubelet {
@@ -39,45 +40,14 @@ using korc::testing::Http;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-bool g_isolated = false;  // the binary runs in its own network namespace
-
-class OwnNetwork : public ::testing::Environment {
- public:
-  void SetUp() override {
-    if (geteuid() != 0) return;
-    if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) return;
-    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct ifreq ifr = {};
-    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    ioctl(fd, SIOCGIFFLAGS, &ifr);
-    ifr.ifr_flags |= IFF_UP;
-    g_isolated = ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
-    close(fd);
-  }
-};
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new OwnNetwork);
-
-// A busybox root: /bin/busybox and a link per applet.
-std::string BuildBusyboxRoot(const std::string& dir) {
-  const std::string busybox = "/bin/busybox";
-  fs::create_directories(dir + "/bin");
-  fs::create_directories(dir + "/etc");
-  fs::create_directories(dir + "/tmp");
-  fs::copy_file(busybox, dir + "/bin/busybox", fs::copy_options::overwrite_existing);
-  for (const char* applet : {"sh", "echo", "cat", "sleep", "httpd", "wget", "test", "mkdir", "rm",
-                             "touch", "hostname", "ls", "true", "false", "ps", "kill"}) {
-    fs::create_symlink("busybox", dir + "/bin/" + applet);
-  }
-  std::ofstream(dir + "/etc/passwd") << "root:x:0:0:root:/root:/bin/sh\n";
-  return dir;
-}
+using korc::testing::BuildBusyboxRoot;
+const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new korc::testing::OwnNetwork);
 
 class KubeletTest : public ::testing::Test {
  protected:
   void SetUp() override {
     KORC_REQUIRE(geteuid() == 0, "the kubelet's containers need root (namespaces, cgroups)");
-    KORC_REQUIRE(g_isolated, "could not make a network namespace for the test");
+    KORC_REQUIRE(korc::testing::g_own_network, "could not make a network namespace for the test");
     KORC_REQUIRE(access("/bin/busybox", X_OK) == 0, "busybox-static is not installed");
     KORC_REQUIRE(!DefaultShimPath().empty(), "korc-shim not built next to the test");
     if (const char* rt = getenv("KORC_TEST_RUNTIME"); rt != nullptr && std::string(rt) == "runc") {

@@ -60,6 +60,65 @@ TEST(ContainerEnv, ContainerOverridesImageAndPathIsDefaulted) {
                      "A=from-pod", "C=c", "SVC_HOST=10.0.0.1", "B=from-pod-b"}));
 }
 
+api::Service ServiceNamed(std::string name, std::string ip, std::vector<api::ServicePort> ports) {
+  api::Service s;
+  s.metadata.namespace_ = "default";
+  s.metadata.name = std::move(name);
+  s.spec.cluster_ip = std::move(ip);
+  s.spec.ports = std::move(ports);
+  return s;
+}
+
+TEST(ServiceEnv, KubernetesVariablesForEveryServiceWithAClusterIp) {
+  api::ServicePort mysql;
+  mysql.port = 3306;
+  mysql.protocol = "TCP";
+  api::ServicePort http, dns;
+  http.name = "http";
+  http.port = 80;
+  http.protocol = "TCP";
+  dns.name = "dns-udp";
+  dns.port = 53;
+  dns.protocol = "UDP";
+  auto a = ServiceNamed("mysql", "10.96.0.10", {mysql});
+  auto b = ServiceNamed("my-web", "10.96.0.11", {http, dns});
+  auto headless = ServiceNamed("headless", "None", {mysql});
+  auto env = ServiceEnv({&b, &headless, &a});
+  EXPECT_EQ(env, (std::vector<std::string>{
+                     "MY_WEB_SERVICE_HOST=10.96.0.11",
+                     "MY_WEB_SERVICE_PORT=80",
+                     "MY_WEB_SERVICE_PORT_HTTP=80",
+                     "MY_WEB_SERVICE_PORT_DNS_UDP=53",
+                     "MY_WEB_PORT=tcp://10.96.0.11:80",
+                     "MY_WEB_PORT_80_TCP=tcp://10.96.0.11:80",
+                     "MY_WEB_PORT_80_TCP_PROTO=tcp",
+                     "MY_WEB_PORT_80_TCP_PORT=80",
+                     "MY_WEB_PORT_80_TCP_ADDR=10.96.0.11",
+                     "MY_WEB_PORT_53_UDP=udp://10.96.0.11:53",
+                     "MY_WEB_PORT_53_UDP_PROTO=udp",
+                     "MY_WEB_PORT_53_UDP_PORT=53",
+                     "MY_WEB_PORT_53_UDP_ADDR=10.96.0.11",
+                     "MYSQL_SERVICE_HOST=10.96.0.10",
+                     "MYSQL_SERVICE_PORT=3306",
+                     "MYSQL_PORT=tcp://10.96.0.10:3306",
+                     "MYSQL_PORT_3306_TCP=tcp://10.96.0.10:3306",
+                     "MYSQL_PORT_3306_TCP_PROTO=tcp",
+                     "MYSQL_PORT_3306_TCP_PORT=3306",
+                     "MYSQL_PORT_3306_TCP_ADDR=10.96.0.10",
+                 }));
+}
+
+TEST(ServiceEnv, ContainerEnvMayReferToServiceVariables) {
+  api::ServicePort mysql;
+  mysql.port = 3306;
+  mysql.protocol = "TCP";
+  auto a = ServiceNamed("mysql", "10.96.0.10", {mysql});
+  api::Container c = MakeContainer({"x"}, {});
+  c.env = {{"DSN", "mysql://$(MYSQL_SERVICE_HOST):$(MYSQL_SERVICE_PORT)/db"}};
+  auto env = ContainerEnv(c, images::ImageConfig{}, ServiceEnv({&a}));
+  EXPECT_EQ(env.back(), "DSN=mysql://10.96.0.10:3306/db");
+}
+
 ContainerObservation Running(std::string name) {
   ContainerObservation o;
   o.name = std::move(name);
