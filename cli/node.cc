@@ -53,6 +53,18 @@ Result<kubelet::KubeletOptions> NodeOptionsFrom(const NodeFlags& f, const std::s
   return o;
 }
 
+Result<std::unique_ptr<proxy::Proxy>> StartNodeProxy(zmq::context_t& ctx,
+                                                     kubelet::KubeletOptions& kubelet) {
+  proxy::ProxyOptions po;
+  po.bus = kubelet.bus;
+  po.node_port_addresses = {kubelet.address};
+  if (kubelet.address != "127.0.0.1") po.node_port_addresses.push_back("127.0.0.1");
+  KORC_ASSIGN_OR_RETURN(auto p, proxy::Proxy::Start(ctx, po));
+  proxy::Proxier* proxier = &p->proxier();
+  kubelet.metrics = [proxier] { return proxier->PrometheusText(); };
+  return p;
+}
+
 int Node(const Args& args) {
   po::options_description opts(
       "Usage: korc node [--data-dir DIR] [--node-name NAME] [--runtime process|runc] [flags]\n\n"
@@ -79,6 +91,11 @@ int Node(const Args& args) {
   options->bus = RuntimeOptionsFrom(bus);
   const sigset_t stop_signals = BlockStopSignals();
   zmq::context_t ctx;
+  auto proxy = StartNodeProxy(ctx, *options);
+  if (!proxy.ok()) {
+    std::cerr << "korc node: proxy: " << proxy.status().message() << "\n";
+    return 2;
+  }
   auto k = kubelet::Kubelet::Start(ctx, *options);
   if (!k.ok()) {
     std::cerr << "korc node: " << k.status().message() << "\n";
@@ -94,6 +111,7 @@ int Node(const Args& args) {
   std::cout << "korc node: stopping (containers keep running)" << std::endl;
   Status err = (*k)->error();
   (*k)->Stop();
+  (*proxy)->Stop();
   if (!err.ok()) {
     std::cerr << "korc node: " << err.message() << "\n";
     return 1;

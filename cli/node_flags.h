@@ -5,6 +5,7 @@
 #include <string>
 
 #include "components/kubelet/agent/kubelet.h"
+#include "components/proxy/proxy.h"
 #include "core/status.h"
 
 namespace korc::cli {
@@ -20,5 +21,10 @@ void AddNodeFlags(boost::program_options::options_description& opts, NodeFlags* 
 // Kubelet options from the flags; Invalid naming the flag when one is out of range.
 Result<kubelet::KubeletOptions> NodeOptionsFrom(const NodeFlags& flags,
                                                 const std::string& data_dir);
+
+// The node's Service proxy, on the same bus as its kubelet: NodePorts on the node's
+// address and loopback. `kubelet` gets the proxy's counters for its GET /metrics.
+Result<std::unique_ptr<proxy::Proxy>> StartNodeProxy(zmq::context_t& ctx,
+                                                     kubelet::KubeletOptions& kubelet);
 
 }  // namespace korc::cli

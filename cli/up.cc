@@ -134,9 +134,12 @@ int Up(const Args& args) {
   });
   node_options->bus = bus;
   node_options->stop_pods_on_exit = true;
-  auto kubelet = kubelet::Kubelet::Start(ctx, *node_options);
+  auto proxy = StartNodeProxy(ctx, *node_options);
+  auto kubelet = proxy.ok() ? kubelet::Kubelet::Start(ctx, *node_options)
+                            : Result<std::unique_ptr<kubelet::Kubelet>>(proxy.status());
   auto shutdown = [&] {
     if (kubelet.ok()) (*kubelet)->Stop();
+    if (proxy.ok()) (*proxy)->Stop();
     stop = true;
     scheduler_thread.join();
     (void)manager.Stop();

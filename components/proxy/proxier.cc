@@ -25,8 +25,9 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using udp = asio::ip::udp;
 
-// Bytes one splice moves at most; a pipe holds 64 KiB by default.
-constexpr size_t kChunk = 64 * 1024;
+// Bytes one splice moves at most, and the size each relay pipe is grown to (the default
+// 64 KiB pipe costs two splices and a wake-up per 64 KiB).
+constexpr size_t kChunk = 1024 * 1024;
 // Splices one connection may do before it lets the others run.
 constexpr int kBurst = 16;
 
@@ -223,6 +224,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
       ::close(up[1]);
       return Close();
     }
+    for (int fd : {up[1], down[1]}) fcntl(fd, F_SETPIPE_SZ, static_cast<int>(kChunk));
     up_ = Pump{&client_, &backend_, up[0], up[1], 0, false, &state_->counters.bytes_in};
     down_ = Pump{&backend_, &client_, down[0], down[1], 0, false, &state_->counters.bytes_out};
     Pump_(up_);
