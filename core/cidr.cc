@@ -17,7 +17,25 @@ u128 Mask(int prefix, int bits) {
   return prefix >= bits ? all : all & ~((u128{1} << (bits - prefix)) - 1);
 }
 
+// An IPv4 or IPv6 address as inet_pton reads it, in the low bits of `network`.
+std::optional<Cidr> ParseIp(const std::string& addr) {
+  Cidr c;
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, addr.c_str(), buf) == 1) {
+    for (int i = 0; i < 4; ++i) c.network = (c.network << 8) | buf[i];
+  } else if (inet_pton(AF_INET6, addr.c_str(), buf) == 1) {
+    c.v6 = true;
+    for (int i = 0; i < 16; ++i) c.network = (c.network << 8) | buf[i];
+  } else {
+    return std::nullopt;
+  }
+  c.prefix = c.bits();
+  return c;
+}
+
 }  // namespace
+
+std::optional<Cidr> Cidr::ParseAddress(std::string_view text) { return ParseIp(std::string(text)); }
 
 std::optional<Cidr> Cidr::Parse(std::string_view text) {
   auto slash = text.find('/');
@@ -29,23 +47,18 @@ std::optional<Cidr> Cidr::Parse(std::string_view text) {
   if (ec != std::errc() || end != len.data() + len.size()) return std::nullopt;
   // Go rejects leading zeros and signs in the length; from_chars already refuses signs.
   if (len.size() > 1 && len[0] == '0') return std::nullopt;
-  Cidr c;
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, addr.c_str(), buf) == 1) {
-    for (int i = 0; i < 4; ++i) c.network = (c.network << 8) | buf[i];
-  } else if (inet_pton(AF_INET6, addr.c_str(), buf) == 1) {
-    c.v6 = true;
-    for (int i = 0; i < 16; ++i) c.network = (c.network << 8) | buf[i];
-  } else {
-    return std::nullopt;
-  }
+  std::optional<Cidr> parsed = ParseIp(addr);
+  if (!parsed) return std::nullopt;
+  Cidr c = *parsed;
   if (prefix < 0 || prefix > c.bits()) return std::nullopt;
   c.prefix = prefix;
   c.network &= Mask(prefix, c.bits());
   return c;
 }
 
-std::string Cidr::ToString() const {
+std::string Cidr::ToString() const { return AddressString() + "/" + std::to_string(prefix); }
+
+std::string Cidr::AddressString() const {
   unsigned char buf[16];
   char text[INET6_ADDRSTRLEN];
   const int bytes = v6 ? 16 : 4;
@@ -55,7 +68,7 @@ std::string Cidr::ToString() const {
     n >>= 8;
   }
   inet_ntop(v6 ? AF_INET6 : AF_INET, buf, text, sizeof text);
-  return std::string(text) + "/" + std::to_string(prefix);
+  return text;
 }
 
 bool Cidr::Overlaps(const Cidr& other) const {

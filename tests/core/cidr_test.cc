@@ -26,6 +26,23 @@ TEST(CidrTest, RefusesWhatIsNotACidr) {
   }
 }
 
+TEST(CidrTest, SingleAddresses) {
+  auto a = Cidr::ParseAddress("10.96.0.10");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->prefix, 32);
+  EXPECT_EQ(a->AddressString(), "10.96.0.10");
+  EXPECT_TRUE(Cidr::Parse("10.96.0.0/12")->Contains(*a));
+  EXPECT_FALSE(Cidr::Parse("10.112.0.0/12")->Contains(*a));
+  auto v6 = Cidr::ParseAddress("fd00:0::a");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->prefix, 128);
+  EXPECT_EQ(v6->AddressString(), "fd00::a");
+  EXPECT_EQ(Cidr::Parse("10.244.3.7/24")->AddressString(), "10.244.3.0");
+  for (const char* bad : {"", "10.96.0.0/12", "10.96.0.300", "x", "10.96.0.1 "}) {
+    EXPECT_FALSE(Cidr::ParseAddress(bad)) << bad;
+  }
+}
+
 TEST(CidrTest, OverlapAndContainment) {
   Cidr cluster = *Cidr::Parse("10.244.0.0/16");
   EXPECT_TRUE(cluster.Overlaps(*Cidr::Parse("10.244.7.0/24")));
