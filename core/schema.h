@@ -46,7 +46,7 @@ enum FieldFlag : uint32_t {
   kCIdentifier = 1u << 12,      // env var names
   kPortOrName = 1u << 13,       // IntOrString: a port number or an IANA service name
   kIp = 1u << 14,               // an IPv4 or IPv6 address when set
-  kNodePort = 1u << 15,         // 30000..32767 when set (the default NodePort range)
+  kNodePort = 1u << 15,         // 1..65535 when set; the API server checks its range
   kServerSet = 1u << 16,        // written by the server; documentation only
 };
 

@@ -331,10 +331,10 @@ class Validator {
     if (f.Has(schema::kPort) && (v < 1 || v > 65535)) {
       Add(FieldErrorType::kInvalid, shown, "must be between 1 and 65535, inclusive");
     }
-    if (f.Has(schema::kNodePort) && (v < 30000 || v > 32767)) {
-      Add(FieldErrorType::kInvalid, shown,
-          "provided port is not in the valid range. The range "
-          "of valid ports is 30000-32767");
+    // Whether a node port lies in the range is the API server's to say: the range is its
+    // flag (--service-node-port-range), and Kubernetes' validation does not know it either.
+    if (f.Has(schema::kNodePort) && (v < 1 || v > 65535)) {
+      Add(FieldErrorType::kInvalid, shown, "must be between 1 and 65535, inclusive");
     }
     if (f.Has(schema::kNonNegative) && v < 0) {
       Add(FieldErrorType::kInvalid, shown, "must be greater than or equal to 0");
@@ -422,7 +422,17 @@ void Validator::Hook(Validator& v, const api::PodSpec& p) {
 }
 
 void Validator::Hook(Validator& v, const api::ServiceSpec& s) {
-  if (s.type == "ExternalName") return;
+  if (s.type == "ExternalName") {
+    if (!s.cluster_ip.empty() || !s.cluster_ips.empty()) {
+      v.AddAt("clusterIPs", FieldErrorType::kForbidden, {},
+              "may not be set for ExternalName services");
+    }
+    return;
+  }
+  if (s.cluster_ip == "None" && (s.type == "NodePort" || s.type == "LoadBalancer")) {
+    v.AddAt("clusterIPs[0]", FieldErrorType::kInvalid, GoQuote(s.cluster_ip),
+            "may not be set to 'None' for " + s.type + " services");
+  }
   if (s.ports.empty()) v.AddAt("ports", FieldErrorType::kRequired, {});
   std::set<std::pair<int32_t, std::string_view>> seen;
   for (size_t i = 0; i < s.ports.size(); ++i) {

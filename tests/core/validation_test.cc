@@ -184,10 +184,19 @@ const BadCase kBadCases[] = {
      "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80, nodePort: "
      "30080}]}\n",
      "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"},
-    {"nodePort out of range",
+    {"nodePort not a port",
      "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {type: NodePort, ports: [{port: "
-     "80, nodePort: 80}]}\n",
-     "spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range"},
+     "80, nodePort: 70000}]}\n",
+     "spec.ports[0].nodePort: Invalid value: 70000: must be between 1 and 65535, inclusive"},
+    {"clusterIP on ExternalName",
+     "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {type: ExternalName, clusterIP: "
+     "10.96.0.9}\n",
+     "spec.clusterIPs: Forbidden: may not be set for ExternalName services"},
+    {"headless NodePort",
+     "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {type: NodePort, clusterIP: "
+     "None, ports: [{port: 80}]}\n",
+     "spec.clusterIPs[0]: Invalid value: \"None\": may not be set to 'None' for NodePort "
+     "services"},
     {"bad clusterIP",
      "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: 10.0.0.300, ports: "
      "[{port: 80}]}\n",
