@@ -6,6 +6,7 @@
 #include "components/apiserver/api_server.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
@@ -33,12 +34,12 @@ using tcp = net::ip::tcp;
 class ApiServerImpl : public ApiServer {
  public:
   ApiServerImpl(storage::EventLog& log, std::unique_ptr<Store> store, bus::Publisher* publisher,
-                const ApiServerOptions& options)
+                const ApiServerOptions& options, const ServiceRanges& services)
       : options_(options),
         log_(log),
         store_(std::move(store)),
         sequencer_(log, *store_, hub_, publisher, {}),
-        handlers_(log, *store_, sequencer_, hub_),
+        handlers_(log, *store_, sequencer_, hub_, services),
         pod_logs_(*store_),
         acceptor_(io_) {}
 
@@ -300,11 +301,19 @@ class ApiServerImpl : public ApiServer {
 
 }  // namespace
 
+std::string DefaultServiceClusterIpRange() {
+  return geteuid() == 0 ? "10.96.0.0/12" : "127.96.0.0/16";
+}
+
 Result<std::unique_ptr<ApiServer>> ApiServer::Start(storage::EventLog& log,
                                                     bus::Publisher* publisher,
                                                     const ApiServerOptions& options) {
+  KORC_ASSIGN_OR_RETURN(
+      ServiceRanges services,
+      ServiceRanges::Parse(options.service_cluster_ip_range, options.service_node_port_range));
   KORC_ASSIGN_OR_RETURN(auto store, Store::Load(log));
-  auto server = std::make_unique<ApiServerImpl>(log, std::move(store), publisher, options);
+  auto server =
+      std::make_unique<ApiServerImpl>(log, std::move(store), publisher, options, services);
   KORC_RETURN_IF_ERROR(server->Listen());
   return std::unique_ptr<ApiServer>(std::move(server));
 }

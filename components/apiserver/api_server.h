@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "storage/event_log.h"
@@ -28,6 +29,11 @@ class Publisher;
 
 namespace korc::apiserver {
 
+// The Service ClusterIP range when none is given: kubeadm's 10.96.0.0/12 as root; without
+// root a loopback range, 127.96.0.0/16, as the node proxy then binds ClusterIPs on loopback
+// (where all of 127.0.0.0/8 is local) instead of on a dummy interface.
+std::string DefaultServiceClusterIpRange();
+
 struct ApiServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 6443;                     // 0 picks a free port (tests)
@@ -35,6 +41,10 @@ struct ApiServerOptions {
   // Namespaces that exist from the start, as in Kubernetes.
   std::vector<std::string> initial_namespaces = {"default", "kube-system", "kube-node-lease",
                                                  "kube-public"};
+  // Where Services get their ClusterIPs and NodePorts (kube-apiserver's
+  // --service-cluster-ip-range and --service-node-port-range). Start fails on a bad one.
+  std::string service_cluster_ip_range = DefaultServiceClusterIpRange();
+  std::string service_node_port_range = "30000-32767";
   // The bus command channel (bus/command.h) for components, served when both are set. Its
   // commands take the same path through the handlers as HTTP requests.
   zmq::context_t* bus_context = nullptr;

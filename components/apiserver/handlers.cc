@@ -4,6 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include "components/apiserver/admission.h"
@@ -27,6 +28,13 @@ int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// Where the service allocators start probing. Decisions run on the sequencer thread (and
+// dry runs on the request's), so each thread has its own.
+std::mt19937_64& Rng() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng;
 }
 
 HttpResponse Json(int code, std::string body) {
@@ -489,6 +497,11 @@ HttpResponse Handlers::Create(const HttpRequest& req, const Route& r) {
                                      m.namespace_ + " because it is being terminated");
           }
         }
+        if (auto* svc = std::get_if<api::Service>(&o)) {
+          // The view holds this batch's earlier Services too: what they took is taken.
+          ServiceAllocations in_use = InUse(view.List("Service", ""), m.namespace_, m.name);
+          KORC_RETURN_IF_ERROR(Allocate(services_, in_use, nullptr, *svc, Rng(), &causes));
+        }
         for (int attempt = 0; attempt < 8; ++attempt) {
           api::Object candidate = o;
           StampCreated(candidate, view.NextSeq(), NowNs());
@@ -502,7 +515,7 @@ HttpResponse Handlers::Create(const HttpRequest& req, const Route& r) {
                                      "\" already exists");
       });
   if (!committed.ok()) {
-    return ErrorResponse(committed.status(), r.kind->resource, name);
+    return ErrorResponse(committed.status(), r.kind->resource, name, r.kind->kind, causes);
   }
   res.code = committed->duplicate ? 200 : 201;
   res.body = Current(*committed, kind, r.ns, name)->json;
@@ -542,11 +555,12 @@ std::string UpdateReason(const api::Object& before, const api::Object& after) {
 
 // Decides an update of the object at (kind, ns, name) to `incoming` (already decoded as
 // that kind): precondition on resourceVersion, status kept apart, server fields carried
-// over, then defaulting and validation of the result.
+// over, then defaulting and validation of the result; a Service keeps or gets its
+// allocations from `services`.
 Result<std::vector<Change>> DecideUpdate(BatchView& view, const KindInfo& kind,
                                          const std::string& ns, const std::string& name,
                                          api::Object incoming, bool status_only,
-                                         FieldErrors* causes) {
+                                         const ServiceRanges& services, FieldErrors* causes) {
   const api::Object* cur = view.Get(kind.kind, ns, name);
   if (!cur) return Status::NotFound(NotFoundMessage(kind, name));
   const api::ObjectMeta& cm = api::Meta(*cur);
@@ -572,6 +586,10 @@ Result<std::vector<Change>> DecideUpdate(BatchView& view, const KindInfo& kind,
   } else if (HasStatusSubresource(kind)) {
     CopyStatus(*cur, result);
   }
+  const auto* cur_service = std::get_if<api::Service>(cur);
+  auto* service = status_only ? nullptr : std::get_if<api::Service>(&result);
+  // Before validation, which would refuse node ports a type change leaves behind.
+  if (cur_service && service) CarryOverAllocations(*cur_service, *service);
   StampUpdated(*cur, result, view.NextSeq());
   api::ObjectMeta& rm = api::Meta(result);
   rm.deletion_timestamp = cm.deletion_timestamp;
@@ -581,6 +599,10 @@ Result<std::vector<Change>> DecideUpdate(BatchView& view, const KindInfo& kind,
     Status st = InvalidStatus(kind.kind, name, immutable);
     if (causes) *causes = std::move(immutable);
     return st;
+  }
+  if (cur_service && service) {
+    ServiceAllocations in_use = InUse(view.List("Service", ""), ns, name);
+    KORC_RETURN_IF_ERROR(Allocate(services, in_use, cur_service, *service, Rng(), causes));
   }
   if (kind.kind == "Pod" && !status_only) {
     // Kubernetes forbids most pod spec changes; korc allows none but the node binding via
@@ -624,7 +646,7 @@ HttpResponse Handlers::Update(const HttpRequest& req, const Route& r) {
   const KindInfo& kind = *r.kind;
   bool status_only = r.sub == "status";
   auto committed = Submit(req, [&, object = std::move(decoded->object)](BatchView& view) {
-    return DecideUpdate(view, kind, r.ns, r.name, object, status_only, &causes);
+    return DecideUpdate(view, kind, r.ns, r.name, object, status_only, services_, &causes);
   });
   if (!committed.ok()) {
     return ErrorResponse(committed.status(), r.kind->resource, r.name, r.kind->kind, causes);
@@ -657,7 +679,8 @@ HttpResponse Handlers::Patch(const HttpRequest& req, const Route& r) {
     KORC_ASSIGN_OR_RETURN(Decoded d, DecodeBody(as_put, kind));
     KORC_RETURN_IF_ERROR(CheckUnknownFields(d.unknown_fields, policy, &res.warnings));
     // A patch carries the current resourceVersion unless it set one itself.
-    return DecideUpdate(view, kind, r.ns, r.name, std::move(d.object), status_only, &causes);
+    return DecideUpdate(view, kind, r.ns, r.name, std::move(d.object), status_only, services_,
+                        &causes);
   });
   if (!committed.ok()) {
     return ErrorResponse(committed.status(), r.kind->resource, r.name, r.kind->kind, causes);
@@ -913,8 +936,8 @@ HttpResponse Handlers::Scale(const HttpRequest& req, const Route& r) {
     api::Object next = *cur;
     std::get<api::ReplicationController>(next).spec.replicas = static_cast<int32_t>(replicas);
     api::Meta(next).resource_version = type ? "" : rv;
-    KORC_ASSIGN_OR_RETURN(auto changes,
-                          DecideUpdate(view, kind, r.ns, r.name, std::move(next), false, &causes));
+    KORC_ASSIGN_OR_RETURN(auto changes, DecideUpdate(view, kind, r.ns, r.name, std::move(next),
+                                                     false, services_, &causes));
     if (!changes.empty()) {
       changes[0].reason = "scaled from " + std::to_string(rc.spec.replicas.value_or(1)) + " to " +
                           std::to_string(replicas) + " replicas";

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "components/apiserver/http.h"
+#include "components/apiserver/service_alloc.h"
 #include "components/apiserver/store.h"
 #include "core/kinds.h"
 #include "storage/event_log.h"
@@ -21,8 +22,10 @@ namespace korc::apiserver {
 
 class Handlers {
  public:
-  Handlers(storage::EventLog& log, Store& store, Sequencer& sequencer, WatchHub& hub)
-      : log_(log), store_(store), sequencer_(sequencer), hub_(hub) {}
+  // Services get their ClusterIPs and NodePorts from `services` (service_alloc.h).
+  Handlers(storage::EventLog& log, Store& store, Sequencer& sequencer, WatchHub& hub,
+           ServiceRanges services)
+      : log_(log), store_(store), sequencer_(sequencer), hub_(hub), services_(services) {}
 
   // Whether the answer is a stream: a watch, or the audit log (see Watch, AuditLog).
   static bool IsWatch(const HttpRequest& req);
@@ -80,6 +83,7 @@ class Handlers {
   Store& store_;
   Sequencer& sequencer_;
   WatchHub& hub_;
+  const ServiceRanges services_;
 
   std::mutex metrics_mu_;
   struct Counter {
