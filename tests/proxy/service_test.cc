@@ -319,7 +319,7 @@ TEST_F(ServiceTest, ClusterIpBalancesOverTheReadyPodsOfAnRc) {
     EXPECT_EQ(Distinct(Ask(ip, 8080, 8, "127.0.0.5")), got);
   }
   ASSERT_EQ(Call("PATCH", "/api/v1/namespaces/default/services/web",
-                 R"({"spec":{"sessionAffinity":"None"}})", "application/merge-patch+json")
+                 R"({"spec":{"sessionAffinity":"None","sessionAffinityConfig":null}})", "application/merge-patch+json")
                 .code,
             200);
 
