@@ -10,6 +10,7 @@
 #include "cli/flags.h"
 #include "cli/verbs.h"
 #include "components/apiserver/api_server.h"
+#include "components/apiserver/service_alloc.h"
 #include "storage/event_log.h"
 
 namespace korc::cli {
@@ -19,11 +20,15 @@ namespace po = boost::program_options;
 int ApiServer(const Args& args) {
   po::options_description opts(
       "Usage: korc apiserver [--data-dir DIR] [--address 127.0.0.1] [--port 6443]\n"
-      "                      [--bus-publish ENDPOINT] [--bus-catch-up ENDPOINT]\n\n"
+      "                      [--bus-publish ENDPOINT] [--bus-catch-up ENDPOINT]\n"
+      "                      [--service-cluster-ip-range CIDR] [--service-node-port-range "
+      "RANGE]\n\n"
       "Serves the Kubernetes core/v1 API over the cluster's event log until interrupted, and\n"
       "publishes every committed event on the bus (by default on ipc:// sockets in the data\n"
-      "dir). Without TLS or authentication (yet), it listens on loopback only.\n\nFlags");
+      "dir). Without TLS or authentication (yet), it listens on loopback only. Services get\n"
+      "their ClusterIPs and NodePorts from the two ranges.\n\nFlags");
   std::string data_dir, address, bus_publish, bus_catch_up, bus_commands;
+  std::string service_cidr, node_ports;
   int port = 6443;
   opts.add_options()("help,h", "show this help")(
       "data-dir", po::value(&data_dir)->default_value("korc-data"), "the cluster's data folder")(
@@ -34,7 +39,14 @@ int ApiServer(const Args& args) {
       "bus-catch-up", po::value(&bus_catch_up),
       "ZeroMQ endpoint serving history to subscribers (default ipc://DATA-DIR/bus-catch-up)")(
       "bus-commands", po::value(&bus_commands),
-      "ZeroMQ endpoint taking components' commands (default ipc://DATA-DIR/bus-commands)");
+      "ZeroMQ endpoint taking components' commands (default ipc://DATA-DIR/bus-commands)")(
+      "service-cluster-ip-range",
+      po::value(&service_cidr)->default_value(apiserver::DefaultServiceClusterIpRange()),
+      "CIDR Services' ClusterIPs come from (10.96.0.0/12 as root; without root 127.96.0.0/16, "
+      "on loopback)")(
+      "service-node-port-range",
+      po::value(&node_ports)->default_value(apiserver::ApiServerOptions().service_node_port_range),
+      "ports NodePort Services get, FIRST-LAST");
   po::variables_map vm;
   if (auto code = ParseFlags("apiserver", args, opts, vm)) return *code;
   if (address != "127.0.0.1" && address != "::1" && address != "localhost") {
@@ -44,6 +56,10 @@ int ApiServer(const Args& args) {
   }
   if (port < 0 || port > 65535) {
     std::cerr << "korc apiserver: --port must be between 0 and 65535\n";
+    return 2;
+  }
+  if (auto ranges = apiserver::ServiceRanges::Parse(service_cidr, node_ports); !ranges.ok()) {
+    std::cerr << "korc apiserver: " << ranges.status().message() << "\n";
     return 2;
   }
   // Block the stop signals before any thread starts, so only sigwait sees them.
@@ -80,6 +96,8 @@ int ApiServer(const Args& args) {
   o.port = static_cast<uint16_t>(port);
   o.bus_context = &zmq_context;
   o.command_endpoint = bus_commands;
+  o.service_cluster_ip_range = service_cidr;
+  o.service_node_port_range = node_ports;
   auto server = apiserver::ApiServer::Start(**log, publisher->get(), o);
   if (!server.ok()) {
     std::cerr << "korc apiserver: " << server.status().message() << "\n";

@@ -21,6 +21,7 @@
 #include "cli/node_flags.h"
 #include "cli/verbs.h"
 #include "components/apiserver/api_server.h"
+#include "components/apiserver/service_alloc.h"
 #include "components/controllers/manager.h"
 #include "components/kubelet/agent/kubelet.h"
 #include "components/scheduler/scheduler.h"
@@ -56,23 +57,35 @@ bool NodeReady(const ApiClient& client, const std::string& name) {
 
 int Up(const Args& args) {
   po::options_description opts(
-      "Usage: korc up [--data-dir DIR] [--port 6443] [node flags]\n\n"
+      "Usage: korc up [--data-dir DIR] [--port 6443] [--service-cluster-ip-range CIDR]\n"
+      "               [--service-node-port-range RANGE] [node flags]\n\n"
       "Starts a whole cluster in one process: the API server (its event log in DIR, by\n"
       "default ./korc-data), the controller manager, the scheduler and one node that runs\n"
       "Pods on this machine. It writes DIR/kubeconfig for kubectl and says when the node is\n"
       "Ready. Ctrl-C stops the node's Pods and then the cluster; `korc up` on the same data\n"
       "dir resumes the same cluster from its log.\n\nFlags");
-  std::string data_dir;
+  std::string data_dir, service_cidr, node_ports;
   int port = 6443;
   NodeFlags nf;
   opts.add_options()("help,h", "show this help")(
       "data-dir", po::value(&data_dir)->default_value("korc-data"), "the cluster's data folder")(
-      "port", po::value(&port)->default_value(6443), "API server port on 127.0.0.1 (0 picks one)");
+      "port", po::value(&port)->default_value(6443), "API server port on 127.0.0.1 (0 picks one)")(
+      "service-cluster-ip-range",
+      po::value(&service_cidr)->default_value(apiserver::DefaultServiceClusterIpRange()),
+      "CIDR Services' ClusterIPs come from (10.96.0.0/12 as root; without root 127.96.0.0/16, "
+      "on loopback)")(
+      "service-node-port-range",
+      po::value(&node_ports)->default_value(apiserver::ApiServerOptions().service_node_port_range),
+      "ports NodePort Services get, FIRST-LAST");
   AddNodeFlags(opts, &nf);
   po::variables_map vm;
   if (auto code = ParseFlags("up", args, opts, vm)) return *code;
   if (port < 0 || port > 65535) {
     std::cerr << "korc up: --port must be between 0 and 65535\n";
+    return 2;
+  }
+  if (auto ranges = apiserver::ServiceRanges::Parse(service_cidr, node_ports); !ranges.ok()) {
+    std::cerr << "korc up: " << ranges.status().message() << "\n";
     return 2;
   }
   auto node_options = NodeOptionsFrom(nf, data_dir);
@@ -107,6 +120,8 @@ int Up(const Args& args) {
   ao.port = static_cast<uint16_t>(port);
   ao.bus_context = &ctx;
   ao.command_endpoint = "inproc://korc-commands";
+  ao.service_cluster_ip_range = service_cidr;
+  ao.service_node_port_range = node_ports;
   auto server = apiserver::ApiServer::Start(**log, publisher->get(), ao);
   if (!server.ok()) {
     std::cerr << "korc up: API server: " << server.status().message() << "\n";
