@@ -604,6 +604,9 @@ Result<std::vector<Change>> DecideUpdate(BatchView& view, const KindInfo& kind,
     ServiceAllocations in_use = InUse(view.List("Service", ""), ns, name);
     KORC_RETURN_IF_ERROR(Allocate(services, in_use, cur_service, *service, Rng(), causes));
   }
+  // Again, now that the spec is as it will be stored: generation counts spec changes, and a
+  // manifest PUT as written (without the defaults) is not one.
+  StampUpdated(*cur, result, view.NextSeq());
   if (kind.kind == "Pod" && !status_only) {
     // Kubernetes forbids most pod spec changes; korc allows none but the node binding via
     // the binding subresource.

@@ -282,6 +282,17 @@ TEST_F(ApiServerTest, UpdatePatchAndGeneration) {
   EXPECT_EQ(Head(), head);
 }
 
+// kubectl replace of the manifest that created it: defaults make it equal to what is stored,
+// so nothing is written and generation stays.
+TEST_F(ApiServerTest, PutOfTheManifestAsCreatedChangesNothing) {
+  ASSERT_EQ(Call("POST", "/api/v1/namespaces/default/replicationcontrollers", kRc).code, 201);
+  const uint64_t head = Head();
+  auto put = Call("PUT", "/api/v1/namespaces/default/replicationcontrollers/mysql", kRc);
+  ASSERT_EQ(put.code, 200) << put.body;
+  EXPECT_EQ(json::parse(put.body)["metadata"]["generation"], 1);
+  EXPECT_EQ(Head(), head) << put.body;
+}
+
 TEST_F(ApiServerTest, StatusIsWrittenOnlyThroughItsSubresource) {
   ASSERT_EQ(Call("POST", "/api/v1/namespaces/default/replicationcontrollers", kRc).code, 201);
   auto r = Call("PATCH", "/api/v1/namespaces/default/replicationcontrollers/mysql",

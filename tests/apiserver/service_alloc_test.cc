@@ -523,6 +523,12 @@ TEST_F(ServiceAllocServerTest, UpdatesKeepAllocationsTheyLeaveOut) {
   json patched = MergePatch("a", R"({"spec":{"ports":[{"port":80,"targetPort":9090}]}})");
   EXPECT_EQ(NodePort(patched), NodePort(a));
   EXPECT_EQ(ClusterIp(patched), ClusterIp(a));
+  // A PUT the same as what is stored but for the allocations it leaves out changes nothing.
+  uint64_t head = log_->Head();
+  r = Call("PUT", std::string(kServices) + "/a",
+           Svc("a", R"("type":"NodePort","ports":[{"port":80,"targetPort":9090}])"));
+  EXPECT_EQ(r.code, 200) << r.body;
+  EXPECT_EQ(log_->Head(), head) << r.body;
 }
 
 TEST_F(ServiceAllocServerTest, ClusterIpIsImmutable) {
