@@ -32,6 +32,9 @@ void PostDefault(api::ServicePort& p) {
 }
 
 void PostDefault(api::ServiceSpec& s) {
+  // As Kubernetes' SetDefaults_Service: turning affinity off drops its config, so a patch of
+  // sessionAffinity back to None is valid without also nulling sessionAffinityConfig.
+  if (s.session_affinity == "None") s.session_affinity_config.reset();
   if (s.session_affinity == "ClientIP") {
     if (!s.session_affinity_config) s.session_affinity_config.emplace();
     auto& cfg = s.session_affinity_config->client_ip;

@@ -323,6 +323,11 @@ spec:
   EXPECT_EQ(svc.spec.ports[0].protocol, "TCP");
   EXPECT_EQ(svc.spec.ports[0].target_port, api::IntOrString::Int(80));
   EXPECT_EQ(svc.spec.session_affinity_config->client_ip->timeout_seconds, 10800);
+
+  api::Object none = svc;
+  std::get<api::Service>(none).spec.session_affinity = "None";
+  ApplyDefaults(none);
+  EXPECT_FALSE(std::get<api::Service>(none).spec.session_affinity_config);
 }
 
 TEST(ValuesTest, Rfc3339) {
