@@ -204,19 +204,25 @@ class ServiceTest : public ::testing::Test {
 };
 
 // The RC of the issue: three httpd Pods that each serve their own hostname, ready while
-// /data/ready exists (the test takes a Pod out of rotation by removing it).
+// httpd answers and /data/ready exists (the test takes a Pod out of rotation by removing it).
 json WebRc(int replicas) {
   json container = {
       {"name", "httpd"},
       {"image", "busybox"},
       {"imagePullPolicy", "Never"},
+      // On TERM it keeps serving for a second before it stops, as a Pod behind a Service
+      // should: the endpoints controller and the proxy take the Pod out of rotation in
+      // that time, so no request in flight is cut off.
       {"command",
        {"sh", "-c",
-        "hostname > /data/index.html && touch /data/ready && exec httpd -f -p 80 -h /data"}},
+        "hostname > /data/index.html; touch /data/ready; httpd -f -p 80 -h /data & pid=$!; "
+        "trap 'sleep 1; kill $pid; exit 0' TERM; wait $pid"}},
       {"ports", {{{"containerPort", 80}}}},
       {"volumeMounts", {{{"name", "data"}, {"mountPath", "/data"}}}},
       {"readinessProbe",
-       {{"exec", {{"command", {"test", "-f", "/data/ready"}}}},
+       {{"exec",
+         {{"command",
+           {"sh", "-c", "test -f /data/ready && wget -q -O /dev/null http://127.0.0.1/"}}}},
         {"periodSeconds", 1},
         {"failureThreshold", 1}}}};
   return {{"apiVersion", "v1"},
@@ -319,7 +325,8 @@ TEST_F(ServiceTest, ClusterIpBalancesOverTheReadyPodsOfAnRc) {
     EXPECT_EQ(Distinct(Ask(ip, 8080, 8, "127.0.0.5")), got);
   }
   ASSERT_EQ(Call("PATCH", "/api/v1/namespaces/default/services/web",
-                 R"({"spec":{"sessionAffinity":"None","sessionAffinityConfig":null}})", "application/merge-patch+json")
+                 R"({"spec":{"sessionAffinity":"None","sessionAffinityConfig":null}})",
+                 "application/merge-patch+json")
                 .code,
             200);
 
@@ -329,7 +336,11 @@ TEST_F(ServiceTest, ClusterIpBalancesOverTheReadyPodsOfAnRc) {
     const auto until = Clock::now() + 4s;
     int asked = 0;
     while (Clock::now() < until) {
-      EXPECT_FALSE(Fetch(ip, 8080).empty()) << "request " << asked << " went unanswered";
+      auto t0 = Clock::now();
+      EXPECT_FALSE(Fetch(ip, 8080).empty())
+          << "request " << asked << " went unanswered after "
+          << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count()
+          << " ms; " << proxy_->proxier().PrometheusText();
       ++asked;
     }
   }

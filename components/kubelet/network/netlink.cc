@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <linux/if.h>
+#include <netlink/route/neighbour.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -105,6 +106,20 @@ Status DeleteAddress(nl_sock* s, int ifindex, const std::string& local) {
   rtnl_addr_put(a);
   if (err < 0 && err != -NLE_OBJ_NOTFOUND && err != -NLE_NOADDR && err != -NLE_NODEV) {
     return NlStatus(fmt::format("delete address {}", local), err);
+  }
+  return Status::Ok();
+}
+
+Status DeleteNeighbour(nl_sock* s, int ifindex, const std::string& ip) {
+  KORC_ASSIGN_OR_RETURN(Addr addr, ParseAddr(ip));
+  rtnl_neigh* n = rtnl_neigh_alloc();
+  rtnl_neigh_set_ifindex(n, ifindex);
+  rtnl_neigh_set_family(n, AF_INET);
+  int err = rtnl_neigh_set_dst(n, addr.get());
+  if (err >= 0) err = rtnl_neigh_delete(s, n, 0);
+  rtnl_neigh_put(n);
+  if (err < 0 && err != -NLE_OBJ_NOTFOUND && err != -NLE_NOADDR && err != -NLE_NODEV) {
+    return NlStatus(fmt::format("forget neighbour {}", ip), err);
   }
   return Status::Ok();
 }

@@ -55,6 +55,8 @@ Status DeleteLink(nl_sock* s, rtnl_link* link);
 Status AddAddress(nl_sock* s, int ifindex, const std::string& local, const std::string& label = {});
 // Removes `local` ("10.96.0.10/32") from a link; OK when it is not there.
 Status DeleteAddress(nl_sock* s, int ifindex, const std::string& local);
+// Forgets the node's ARP entry for `ip` on a link; OK when there is none.
+Status DeleteNeighbour(nl_sock* s, int ifindex, const std::string& ip);
 // The IPv4 addresses on a link, as "a.b.c.d/len"; only those with `label` when it is set.
 Result<std::vector<std::string>> ListAddresses(nl_sock* s, int ifindex,
                                                const std::string& label = {});

@@ -24,6 +24,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -189,6 +190,16 @@ Result<int> EnsureBridge(nl_sock* s, const NetworkConfig& config, const std::str
     rtnl_link* b = rtnl_link_bridge_alloc();
     rtnl_link_set_name(b, config.bridge.c_str());
     rtnl_link_set_mtu(b, config.mtu);
+    // A bridge without an address of its own takes the lowest of its ports' MACs, so it
+    // changes whenever a Pod comes or goes, and every Pod's ARP entry for the gateway goes
+    // stale: replies to the node (and so to the Service proxy) vanish for seconds. A fixed
+    // MAC, random and locally administered, keeps the gateway where Pods last saw it.
+    std::random_device rd;
+    unsigned char mac[6] = {0x02, 0, 0, 0, 0, 0};
+    for (int i = 1; i < 6; ++i) mac[i] = static_cast<unsigned char>(rd());
+    nl_addr* lladdr = nl_addr_build(AF_LLC, mac, sizeof mac);
+    rtnl_link_set_addr(b, lladdr);
+    nl_addr_put(lladdr);
     int err = rtnl_link_add(s, b, NLM_F_CREATE | NLM_F_EXCL);
     rtnl_link_put(b);
     if (err < 0 && err != -NLE_EXIST) {
@@ -362,11 +373,27 @@ Result<std::string> PodNetwork::AllocateIp(const std::string& pod_id) {
     out.flush();
     if (!out) return ErrnoStatus(fmt::format("write {}", tmp), errno);
   }
-  uint32_t broadcast = network_ | ~(~uint32_t{0} << (32 - prefix_len_));
-  for (uint32_t a = network_ + 2; a < broadcast; ++a) {
-    std::string ip = FormatIp(a);
+  // Like CNI's host-local IPAM, the search starts after the address handed out last, so a
+  // freed address is not reused until the range comes round again: a new Pod on an old
+  // Pod's address would be unreachable while the node's ARP cache still holds the old MAC,
+  // and clients holding the old Endpoints would reach the wrong Pod.
+  const uint32_t first = network_ + 2;
+  const uint32_t broadcast = network_ | ~(~uint32_t{0} << (32 - prefix_len_));
+  const uint32_t count = broadcast - first;
+  const std::string last_path = config_.state_dir + "/last-ip";
+  uint32_t start = 0;
+  if (auto last = ReadSmallFile(last_path); last.ok()) {
+    in_addr parsed{};
+    if (inet_pton(AF_INET, last->c_str(), &parsed) == 1) {
+      uint32_t l = ntohl(parsed.s_addr);
+      if (l >= first && l < broadcast) start = (l - first + 1) % count;
+    }
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string ip = FormatIp(first + (start + i) % count);
     if (link(tmp.c_str(), (IpsDir() + "/" + ip).c_str()) == 0) {
       unlink(tmp.c_str());
+      std::ofstream(last_path, std::ios::trunc) << ip;
       return ip;
     }
     if (errno != EEXIST) {
@@ -429,6 +456,8 @@ Result<PodNetworkStatus> PodNetwork::SetupLocked(const std::string& pod_id) {
   bool allocated = ip.empty();
   if (allocated) {
     KORC_ASSIGN_OR_RETURN(ip, AllocateIp(pod_id));
+    // Whatever MAC the node last knew for this address belonged to another Pod.
+    KORC_RETURN_IF_ERROR(DeleteNeighbour(s.get(), bridge_index, ip));
   }
 
   // Keep the veth pair only if both ends are there and point at each other; anything else

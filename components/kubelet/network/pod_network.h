@@ -11,6 +11,9 @@
 // Everything is on disk, so a kubelet that restarts sees the networks it set up before:
 //   <state_dir>/netns/<pod_id>  the namespace (a bind mount of an nsfs file)
 //   <state_dir>/ips/<ipv4>      one file per allocated address, containing the pod id.
+//   <state_dir>/last-ip         the address handed out last; the next search starts after it
+//                               (CNI host-local's rule), so freed addresses are not reused
+//                               at once.
 // Persisted: the layout and file contents must not change incompatibly.
 //
 // Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN); Open says so otherwise. The only links it

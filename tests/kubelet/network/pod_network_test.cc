@@ -375,6 +375,31 @@ TEST_F(PodNetworkTest, SetupRepairsADeletedHostVeth) {
   });
 }
 
+TEST_F(PodNetworkTest, FreedAddressesAreNotReusedAtOnceAndTheGatewayMacStays) {
+  RunAsNode([&] {
+    auto net = MustOpen(Config("10.64.0.0/24"));
+    ASSERT_TRUE(net);
+    const std::string mac_file = "/sys/class/net/" + net->config().bridge + "/address";
+    auto a = net->Setup("pod-a");
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    const std::string mac = ReadFile(mac_file);
+    auto b = net->Setup("pod-b");
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    // The bridge keeps its own MAC as ports come and go (the Pods' ARP entry for the
+    // gateway stays right).
+    EXPECT_EQ(ReadFile(mac_file), mac);
+    ASSERT_TRUE(net->Teardown("pod-a").ok());
+    EXPECT_EQ(ReadFile(mac_file), mac);
+    // pod-a's address is free, but the next Pod gets the one after pod-b's (CNI host-local).
+    auto c = net->Setup("pod-c");
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    EXPECT_NE(c->ip, a->ip);
+    EXPECT_NE(c->ip, b->ip);
+    EXPECT_EQ(ReadFile(mac_file), mac);
+    for (const char* id : {"pod-b", "pod-c"}) EXPECT_TRUE(net->Teardown(id).ok());
+  });
+}
+
 TEST_F(PodNetworkTest, TeardownRemovesVethNetnsAndFreesTheIp) {
   RunAsNode([&] {
     // A /30 has room for one Pod: a second Setup only works if Teardown freed the address.
