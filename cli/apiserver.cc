@@ -8,6 +8,7 @@
 
 #include "bus/bus.h"
 #include "cli/flags.h"
+#include "cli/service_flags.h"
 #include "cli/verbs.h"
 #include "components/apiserver/api_server.h"
 #include "components/apiserver/service_alloc.h"
@@ -28,7 +29,7 @@ int ApiServer(const Args& args) {
       "dir). Without TLS or authentication (yet), it listens on loopback only. Services get\n"
       "their ClusterIPs and NodePorts from the two ranges.\n\nFlags");
   std::string data_dir, address, bus_publish, bus_catch_up, bus_commands;
-  std::string service_cidr, node_ports;
+  ServiceFlags sf;
   int port = 6443;
   opts.add_options()("help,h", "show this help")(
       "data-dir", po::value(&data_dir)->default_value("korc-data"), "the cluster's data folder")(
@@ -39,14 +40,8 @@ int ApiServer(const Args& args) {
       "bus-catch-up", po::value(&bus_catch_up),
       "ZeroMQ endpoint serving history to subscribers (default ipc://DATA-DIR/bus-catch-up)")(
       "bus-commands", po::value(&bus_commands),
-      "ZeroMQ endpoint taking components' commands (default ipc://DATA-DIR/bus-commands)")(
-      "service-cluster-ip-range",
-      po::value(&service_cidr)->default_value(apiserver::DefaultServiceClusterIpRange()),
-      "CIDR Services' ClusterIPs come from (10.96.0.0/12 as root; without root 127.96.0.0/16, "
-      "on loopback)")(
-      "service-node-port-range",
-      po::value(&node_ports)->default_value(apiserver::ApiServerOptions().service_node_port_range),
-      "ports NodePort Services get, FIRST-LAST");
+      "ZeroMQ endpoint taking components' commands (default ipc://DATA-DIR/bus-commands)");
+  AddServiceFlags(opts, &sf);
   po::variables_map vm;
   if (auto code = ParseFlags("apiserver", args, opts, vm)) return *code;
   if (address != "127.0.0.1" && address != "::1" && address != "localhost") {
@@ -58,7 +53,8 @@ int ApiServer(const Args& args) {
     std::cerr << "korc apiserver: --port must be between 0 and 65535\n";
     return 2;
   }
-  if (auto ranges = apiserver::ServiceRanges::Parse(service_cidr, node_ports); !ranges.ok()) {
+  if (auto ranges = apiserver::ServiceRanges::Parse(sf.cluster_ip_range, sf.node_port_range);
+      !ranges.ok()) {
     std::cerr << "korc apiserver: " << ranges.status().message() << "\n";
     return 2;
   }
@@ -96,8 +92,8 @@ int ApiServer(const Args& args) {
   o.port = static_cast<uint16_t>(port);
   o.bus_context = &zmq_context;
   o.command_endpoint = bus_commands;
-  o.service_cluster_ip_range = service_cidr;
-  o.service_node_port_range = node_ports;
+  o.service_cluster_ip_range = sf.cluster_ip_range;
+  o.service_node_port_range = sf.node_port_range;
   auto server = apiserver::ApiServer::Start(**log, publisher->get(), o);
   if (!server.ok()) {
     std::cerr << "korc apiserver: " << server.status().message() << "\n";

@@ -19,6 +19,7 @@
 #include "cli/client.h"
 #include "cli/flags.h"
 #include "cli/node_flags.h"
+#include "cli/service_flags.h"
 #include "cli/verbs.h"
 #include "components/apiserver/api_server.h"
 #include "components/apiserver/service_alloc.h"
@@ -64,19 +65,14 @@ int Up(const Args& args) {
       "Pods on this machine. It writes DIR/kubeconfig for kubectl and says when the node is\n"
       "Ready. Ctrl-C stops the node's Pods and then the cluster; `korc up` on the same data\n"
       "dir resumes the same cluster from its log.\n\nFlags");
-  std::string data_dir, service_cidr, node_ports;
+  std::string data_dir;
+  ServiceFlags sf;
   int port = 6443;
   NodeFlags nf;
   opts.add_options()("help,h", "show this help")(
       "data-dir", po::value(&data_dir)->default_value("korc-data"), "the cluster's data folder")(
-      "port", po::value(&port)->default_value(6443), "API server port on 127.0.0.1 (0 picks one)")(
-      "service-cluster-ip-range",
-      po::value(&service_cidr)->default_value(apiserver::DefaultServiceClusterIpRange()),
-      "CIDR Services' ClusterIPs come from (10.96.0.0/12 as root; without root 127.96.0.0/16, "
-      "on loopback)")(
-      "service-node-port-range",
-      po::value(&node_ports)->default_value(apiserver::ApiServerOptions().service_node_port_range),
-      "ports NodePort Services get, FIRST-LAST");
+      "port", po::value(&port)->default_value(6443), "API server port on 127.0.0.1 (0 picks one)");
+  AddServiceFlags(opts, &sf);
   AddNodeFlags(opts, &nf);
   po::variables_map vm;
   if (auto code = ParseFlags("up", args, opts, vm)) return *code;
@@ -84,7 +80,8 @@ int Up(const Args& args) {
     std::cerr << "korc up: --port must be between 0 and 65535\n";
     return 2;
   }
-  if (auto ranges = apiserver::ServiceRanges::Parse(service_cidr, node_ports); !ranges.ok()) {
+  if (auto ranges = apiserver::ServiceRanges::Parse(sf.cluster_ip_range, sf.node_port_range);
+      !ranges.ok()) {
     std::cerr << "korc up: " << ranges.status().message() << "\n";
     return 2;
   }
@@ -120,8 +117,8 @@ int Up(const Args& args) {
   ao.port = static_cast<uint16_t>(port);
   ao.bus_context = &ctx;
   ao.command_endpoint = "inproc://korc-commands";
-  ao.service_cluster_ip_range = service_cidr;
-  ao.service_node_port_range = node_ports;
+  ao.service_cluster_ip_range = sf.cluster_ip_range;
+  ao.service_node_port_range = sf.node_port_range;
   auto server = apiserver::ApiServer::Start(**log, publisher->get(), ao);
   if (!server.ok()) {
     std::cerr << "korc up: API server: " << server.status().message() << "\n";
