@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -65,7 +66,24 @@ class Proxier::Impl {
       : options_(std::move(options)), work_(asio::make_work_guard(io_)) {}
 
   void Run() {
+    RetryFailedListeners();
     thread_ = std::thread([this] { io_.run(); });
+  }
+
+  // A listener can fail to open for a while (the address is still another Service's, freed
+  // a moment later in the same burst of changes): every second, ports that want listeners
+  // and lack one try again.
+  void RetryFailedListeners() {
+    retry_.expires_after(std::chrono::seconds(1));
+    retry_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      for (auto& [id, port] : ports_) {
+        if (port.last_error.empty() || port.state->entry.backends.empty()) continue;
+        CloseListeners(port);
+        OpenListeners(port);
+      }
+      RetryFailedListeners();
+    });
   }
 
   // Runs fn on the I/O thread and waits for it; false when the proxier has stopped.
@@ -110,6 +128,7 @@ class Proxier::Impl {
   void SyncAddresses(const std::vector<ServicePortEntry>& incoming);
 
   asio::executor_work_guard<asio::io_context::executor_type> work_;
+  asio::steady_timer retry_{io_};
   std::thread thread_;
   std::mutex stop_mu_;
   bool stopped_ = false;  // guarded by stop_mu_
@@ -255,9 +274,8 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
           *p.bytes += static_cast<uint64_t>(n);
           continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-          return Wait(p, *p.to, tcp::socket::wait_write);
-        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return Wait(p, *p.to, tcp::socket::wait_write);
         return Close();  // the receiver is gone (EPIPE, ECONNRESET)
       }
       ssize_t n = splice(p.from->native_handle(), nullptr, p.pipe_w, nullptr, kChunk,
@@ -272,7 +290,8 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
         if (Other(p).eof) Close();
         return;
       }
-      if (errno == EAGAIN || errno == EINTR) return Wait(p, *p.from, tcp::socket::wait_read);
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return Wait(p, *p.from, tcp::socket::wait_read);
       return Close();
     }
     auto self = shared_from_this();
@@ -296,7 +315,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
 class TcpListener : public Listener, public std::enable_shared_from_this<TcpListener> {
  public:
   TcpListener(Proxier::Impl& impl, std::shared_ptr<PortState> state)
-      : impl_(impl), acceptor_(impl.io_), state_(std::move(state)) {}
+      : impl_(impl), acceptor_(impl.io_), pause_(impl.io_), state_(std::move(state)) {}
 
   Status Open(const tcp::endpoint& at) {
     boost::system::error_code ec;
@@ -317,6 +336,7 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
   void Close() override {
     boost::system::error_code ec;
     acceptor_.close(ec);
+    pause_.cancel();
   }
 
  private:
@@ -326,8 +346,16 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
       if (!self->acceptor_.is_open()) return;
       if (!ec) {
         std::make_shared<TcpConnection>(self->impl_, std::move(socket), self->state_)->Start();
-      } else if (ec == asio::error::no_descriptors) {
-        Log().warn("{}: out of file descriptors; dropping a connection", self->state_->entry.id);
+      } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+                 ec == asio::error::no_memory) {
+        // The connection stays queued and accept would fail again at once: pause instead
+        // of spinning, and say so once per pause.
+        Log().warn("{}: cannot accept ({}); pausing 100 ms", self->state_->entry.id, ec.message());
+        self->pause_.expires_after(std::chrono::milliseconds(100));
+        self->pause_.async_wait([self](const boost::system::error_code& e) {
+          if (!e && self->acceptor_.is_open()) self->Accept();
+        });
+        return;
       }
       self->Accept();
     });
@@ -335,6 +363,7 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
 
   Proxier::Impl& impl_;
   tcp::acceptor acceptor_;
+  asio::steady_timer pause_;
   std::shared_ptr<PortState> state_;
 };
 
@@ -376,6 +405,7 @@ class UdpListener : public Listener, public std::enable_shared_from_this<UdpList
     explicit Flow(asio::io_context& io) : socket(io) {}
     udp::socket socket;
     udp::endpoint client;
+    Backend backend;
     int64_t last_ns = 0;
     std::array<char, 65536> buffer;
   };
@@ -393,6 +423,11 @@ class UdpListener : public Listener, public std::enable_shared_from_this<UdpList
   void OnPacket(size_t n) {
     int64_t now = impl_.Now();
     auto it = flows_.find(sender_);
+    if (it != flows_.end() && !StillReady(it->second->backend)) {
+      // Its backend left the Endpoints: the client's next datagram picks a ready one.
+      Forget(it->second);
+      it = flows_.end();
+    }
     if (it == flows_.end()) {
       auto flow = std::make_shared<Flow>(impl_.io_);
       flow->client = sender_;
@@ -408,7 +443,10 @@ class UdpListener : public Listener, public std::enable_shared_from_this<UdpList
         auto address = asio::ip::make_address(backend->ip, ec);
         if (!ec) flow->socket.open(udp::v4(), ec);
         if (!ec) flow->socket.connect(udp::endpoint(address, backend->port), ec);
-        if (!ec) break;
+        if (!ec) {
+          flow->backend = *backend;
+          break;
+        }
         flow->socket.close(ec);
         state_->counters.connect_errors++;
       }
@@ -417,11 +455,22 @@ class UdpListener : public Listener, public std::enable_shared_from_this<UdpList
       it = flows_.emplace(sender_, flow).first;
       ReceiveReplies(flow);
     }
-    auto& flow = it->second;
+    std::shared_ptr<Flow> flow = it->second;
     flow->last_ns = now;
     boost::system::error_code ec;
     flow->socket.send(asio::buffer(buffer_.data(), n), 0, ec);
-    if (!ec) state_->counters.bytes_in += n;
+    if (!ec) {
+      state_->counters.bytes_in += n;
+    } else {
+      state_->counters.connect_errors++;  // e.g. the backend refused an earlier datagram
+      Forget(flow);
+    }
+  }
+
+  bool StillReady(const Backend& b) const {
+    const auto& ready = state_->balancer.backends();
+    return std::any_of(ready.begin(), ready.end(),
+                       [&](const Backend& r) { return r.ip == b.ip && r.port == b.port; });
   }
 
   void ReceiveReplies(const std::shared_ptr<Flow>& flow) {
@@ -558,7 +607,10 @@ void Proxier::Impl::Apply(const std::string& service, std::vector<ServicePortEnt
     port.state->balancer.SetAffinity(e.client_ip_affinity, e.affinity_timeout_seconds);
     port.state->entry = std::move(e);
     bool want = !port.state->entry.backends.empty();
-    if (want && port.listeners.empty()) OpenListeners(port);
+    if (want && (port.listeners.empty() || !port.last_error.empty())) {
+      CloseListeners(port);  // a listener that failed before may open now
+      OpenListeners(port);
+    }
     if (!want && !port.listeners.empty()) CloseListeners(port);
   }
   if (ids.empty()) services_.erase(service);
@@ -590,6 +642,7 @@ void Proxier::Impl::Stop() {
     stopped_ = true;
   }
   asio::post(io_, [this] {
+    retry_.cancel();
     for (auto& [id, port] : ports_) CloseListeners(port);
     ports_.clear();
     services_.clear();
@@ -617,6 +670,9 @@ Result<std::unique_ptr<Proxier>> Proxier::Start(ProxierOptions options) {
     asio::ip::make_address_v4(a, ec);
     if (ec) return Status::Invalid(fmt::format("node port address \"{}\" is not IPv4", a));
   }
+  // splice(2) into a socket cannot say MSG_NOSIGNAL: a peer gone at the wrong moment must
+  // be an EPIPE to handle, not a signal that ends the node.
+  signal(SIGPIPE, SIG_IGN);
   auto impl = std::make_unique<Impl>(std::move(options));
   impl->Run();
   return std::unique_ptr<Proxier>(new Proxier(std::move(impl)));

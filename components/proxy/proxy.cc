@@ -42,9 +42,18 @@ Result<std::unique_ptr<Proxy>> Proxy::Start(zmq::context_t& ctx, ProxyOptions op
   std::unique_ptr<Proxy> p(new Proxy());
   bool manage = options.manage_addresses.value_or(geteuid() == 0);
   if (manage) {
-    KORC_ASSIGN_OR_RETURN(p->addresses_, kubelet::network::ServiceAddresses::Open());
-    // What an earlier proxy left behind goes until the table says otherwise.
-    KORC_RETURN_IF_ERROR(p->addresses_->Sync({}));
+    auto addresses = kubelet::network::ServiceAddresses::Open();
+    if (addresses.ok()) {
+      p->addresses_ = std::move(*addresses);
+      // What an earlier proxy left behind goes until the table says otherwise.
+      KORC_RETURN_IF_ERROR(p->addresses_->Sync({}));
+    } else if (options.manage_addresses.has_value()) {
+      return addresses.status();
+    } else {
+      // Root without CAP_NET_ADMIN (a container, say): ClusterIPs must be local already.
+      spdlog::warn("proxy: cannot bind ClusterIPs on this node ({}); using them as they are",
+                   addresses.status().message());
+    }
   }
   ProxierOptions po;
   po.node_port_addresses = options.node_port_addresses;

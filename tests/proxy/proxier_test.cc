@@ -258,6 +258,60 @@ TEST(ProxierTest, UdpFlowsReachABackendAndReplyFromTheServiceAddress) {
   EXPECT_EQ(m[0].connections, 2u);
 }
 
+TEST(ProxierTest, AListenerThatCouldNotOpenIsRetried) {
+  // Another socket holds the address first (as a deleted Service's listener might for a
+  // moment); once it is gone the proxier listens within its retry period.
+  int blocker = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  auto at = testing::Addr("127.96.0.22", 8080);
+  ASSERT_EQ(bind(blocker, reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
+  ASSERT_EQ(listen(blocker, 1), 0);
+  TcpBackend a("a");
+  auto proxier = StartProxier();
+  proxier->Update("default/web", {Entry("127.96.0.22", 8080, {&a})});
+  close(blocker);
+  std::string got;
+  for (int i = 0; i < 40 && got.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    got = WhoAnswers("127.96.0.22", 8080);
+  }
+  EXPECT_EQ(got, "a");
+}
+
+TEST(ProxierTest, AUdpFlowMovesWhenItsBackendLeaves) {
+  UdpBackend a("a"), b("b");
+  auto proxier = StartProxier();
+  ServicePortEntry e;
+  e.id = "default/dns:dns";
+  e.protocol = Protocol::kUdp;
+  e.cluster_ip = "127.96.0.23";
+  e.port = 5353;
+  e.backends = {{"127.0.0.1", a.port(), "a"}, {"127.0.0.1", b.port(), "b"}};
+  std::sort(e.backends.begin(), e.backends.end());
+  proxier->Update("default/dns", {e});
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto to = testing::Addr("127.96.0.23", 5353);
+  auto ask = [&] {
+    sendto(fd, "q", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    char buf[64];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+  };
+  std::string first = ask();
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(ask(), first);  // one flow, one backend
+  // That backend leaves the Endpoints: the same client's flow goes to the other one.
+  auto rest = e;
+  rest.backends.erase(std::remove_if(rest.backends.begin(), rest.backends.end(),
+                                     [&](const Backend& x) { return first == x.pod + ":q"; }),
+                      rest.backends.end());
+  ASSERT_EQ(rest.backends.size(), 1u);
+  proxier->Update("default/dns", {rest});
+  EXPECT_EQ(ask(), rest.backends[0].pod + ":q");
+  close(fd);
+}
+
 TEST(ProxierTest, MetricsInPrometheusText) {
   TcpBackend a("a");
   auto proxier = StartProxier();
