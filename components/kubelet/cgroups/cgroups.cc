@@ -14,6 +14,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -456,7 +457,46 @@ int64_t Cgroup::MemoryUsageBytes() const {
   return ParseInt(*text).value_or(-1);
 }
 
+namespace {
+
+// Removes `path` and its empty subdirectories from the v1 hierarchies korc does not manage
+// (blkio, cpuacct, devices, ...; `managed` lists the roots it does), then its empty parents
+// up to the first component. runc creates a container's cgroup in every mounted hierarchy
+// and removes only the container's own level, so the Pod's level would stay behind there.
+// Only rmdir: a directory that still has tasks (or children) stays.
+void RemoveFromOtherHierarchies(const std::string& path, const std::set<std::string>& managed) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const fs::directory_entry& h : fs::directory_iterator(std::string(kMount), ec)) {
+    std::error_code e2;
+    if (h.is_symlink(e2) || !h.is_directory(e2) || managed.contains(h.path().string())) continue;
+    const std::string abs = h.path().string() + "/" + path;
+    if (!fs::is_directory(abs, e2)) continue;
+    std::vector<std::string> dirs;
+    for (auto it = fs::recursive_directory_iterator(abs, e2); !e2 && it != fs::end(it);
+         it.increment(e2)) {
+      if (it->is_directory(e2) && !it->is_symlink(e2)) dirs.push_back(it->path().string());
+    }
+    // Deepest first, so each directory is empty by the time its turn comes.
+    std::sort(dirs.begin(), dirs.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    for (const auto& d : dirs) ::rmdir(d.c_str());
+    std::string dir = abs;
+    for (size_t depth = std::count(path.begin(), path.end(), '/') + 1; depth > 0; --depth) {
+      if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) break;
+      dir.resize(dir.rfind('/'));
+    }
+  }
+}
+
+}  // namespace
+
 Status Cgroup::Remove() {
+  if (version_ == Version::kV1) {
+    std::set<std::string> managed;
+    for (const Dir& d : dirs_) managed.insert(d.root);
+    RemoveFromOtherHierarchies(path_, managed);
+  }
   bool any = std::any_of(dirs_.begin(), dirs_.end(), [](const Dir& d) { return Exists(d.abs); });
   if (!any) return Status::Ok();
   if (!Processes().empty()) KORC_RETURN_IF_ERROR(KillAll());

@@ -79,7 +79,8 @@ class Cgroup {
 
   // Kills what is left (KillAll) and removes the cgroup's directories, then every parent that
   // is now empty, up to and including the first path component ("korc" of "korc/pod1/c").
-  // Ok when already gone.
+  // On v1 the same path also goes from the other mounted hierarchies when it is empty there
+  // (runc makes a container's cgroup in all of them). Ok when already gone.
   Status Remove();
 
   const std::string& path() const { return path_; }

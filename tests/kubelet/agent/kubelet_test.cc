@@ -83,8 +83,13 @@ class KubeletTest : public ::testing::Test {
     while (std::getline(mounts, line)) {
       EXPECT_EQ(line.find(dir_ + "/node/runtime"), std::string::npos) << "mount left: " << line;
     }
-    for (const auto& uid : uids_) {
-      EXPECT_FALSE(fs::exists("/sys/fs/cgroup/memory/korc/pod" + uid)) << "cgroup left: " << uid;
+    // In every hierarchy, including those korc does not manage (runc makes cgroups there).
+    std::error_code cg_ec;
+    for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", cg_ec)) {
+      for (const auto& uid : uids_) {
+        EXPECT_FALSE(fs::exists(h.path() / ("korc/pod" + uid)))
+            << "cgroup left: " << h.path() << "/korc/pod" << uid;
+      }
     }
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir_ + "/node/network/netns", ec)) {

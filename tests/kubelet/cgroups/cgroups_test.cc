@@ -339,6 +339,25 @@ TEST_F(CgroupTest, RemoveKillsLeftoversAndKeepsSharedParents) {
   }
 }
 
+TEST_F(CgroupTest, RemoveAlsoClearsThePathFromHierarchiesKorcDoesNotManage) {
+  // As runc leaves them: the Pod's level, with an emptied container level, in blkio.
+  if (version_ != Version::kV1 || !Exists("/sys/fs/cgroup/blkio")) {
+    GTEST_SKIP() << "needs a cgroup v1 blkio hierarchy (this machine: " << VersionName(version_)
+                 << ")";
+  }
+  CREATE_OR_FAIL(pod, P("pod/x"), {});
+  const std::string blkio = "/sys/fs/cgroup/blkio/" + pod.path();
+  ASSERT_EQ(::mkdir(("/sys/fs/cgroup/blkio/" + top_).c_str(), 0755) == 0 || errno == EEXIST, true);
+  ASSERT_EQ(
+      ::mkdir(("/sys/fs/cgroup/blkio/" + top_ + "/pod").c_str(), 0755) == 0 || errno == EEXIST,
+      true);
+  ASSERT_EQ(::mkdir(blkio.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((blkio + "/c-0").c_str(), 0755), 0);
+  ASSERT_TRUE(pod.Remove().ok());
+  EXPECT_FALSE(Exists(blkio));
+  EXPECT_FALSE(Exists("/sys/fs/cgroup/blkio/" + top_));
+}
+
 TEST_F(CgroupTest, MemoryUsageIsCharged) {
   CREATE_OR_FAIL(cg, P("c"), MakeLimits(64 * kMiB));
   int pid = ForkInto(cg, [] {
