@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/values.h"
+
 namespace korc::kubelet::logs {
 
 namespace {
@@ -62,7 +64,7 @@ class Decoder {
     size_t s2 = record.find(' ', s1 + 1);
     if (s2 == std::string_view::npos) return;
     size_t s3 = record.find(' ', s2 + 1);
-    std::optional<int64_t> ts = ParseRfc3339Nano(record.substr(0, s1));
+    std::optional<int64_t> ts = api::ParseRfc3339(record.substr(0, s1));
     if (!ts) return;
     std::string_view stream = record.substr(s1 + 1, s2 - s1 - 1);
     std::string_view tags =
@@ -246,67 +248,6 @@ std::string FormatRfc3339Nano(int64_t unix_ns) {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<long long>(frac));
   return buf;
-}
-
-std::optional<int64_t> ParseRfc3339Nano(std::string_view s) {
-  auto digits = [&](size_t pos, size_t n, int* v) {
-    if (pos + n > s.size()) return false;
-    int r = 0;
-    for (size_t i = pos; i < pos + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      r = r * 10 + (s[i] - '0');
-    }
-    *v = r;
-    return true;
-  };
-  int year, mon, day, hour, min, sec;
-  if (!digits(0, 4, &year) || s.size() < 20 || s[4] != '-' || !digits(5, 2, &mon) || s[7] != '-' ||
-      !digits(8, 2, &day) || (s[10] != 'T' && s[10] != 't') || !digits(11, 2, &hour) ||
-      s[13] != ':' || !digits(14, 2, &min) || s[16] != ':' || !digits(17, 2, &sec)) {
-    return std::nullopt;
-  }
-  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) {
-    return std::nullopt;
-  }
-  size_t pos = 19;
-  int64_t frac = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    int n = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (n < 9) {
-        frac = frac * 10 + (s[pos] - '0');
-        ++n;
-      }
-      ++pos;
-    }
-    if (n == 0) return std::nullopt;
-    for (; n < 9; ++n) frac *= 10;
-  }
-  int64_t offset = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int oh, om;
-    if (!digits(pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !digits(pos + 4, 2, &om)) {
-      return std::nullopt;
-    }
-    offset = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
-    pos += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != s.size()) return std::nullopt;
-  struct tm tm = {};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = mon - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = min;
-  tm.tm_sec = sec;
-  int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset;
-  return secs * 1'000'000'000 + frac;
 }
 
 // ---- Writer -------------------------------------------------------------------------------

@@ -96,9 +96,8 @@ Status FollowLog(const std::string& path, const ReadOptions& o,
                  const std::function<bool(std::string_view)>& sink,
                  const std::function<bool()>& keep_going);
 
-// "2026-11-28T06:00:00.123456789Z" (always nine fraction digits, UTC), and back. The parser
-// accepts 0..9 fraction digits and a Z or ±hh:mm offset.
+// "2026-11-28T06:00:00.123456789Z" (always nine fraction digits, UTC), as CRI log records and
+// kubectl's --timestamps want them; api::ParseRfc3339 (core/values.h) reads it back.
 std::string FormatRfc3339Nano(int64_t unix_ns);
-std::optional<int64_t> ParseRfc3339Nano(std::string_view s);
 
 }  // namespace korc::kubelet::logs

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "components/kubelet/logs/container_log.h"
+#include "core/values.h"
 
 namespace korc::kubelet {
 
@@ -120,7 +121,7 @@ Status ParseLogQuery(std::string_view query, LogRequest* r) {
   KORC_RETURN_IF_ERROR(integer("limitBytes", 1, &r->limit_bytes));
   KORC_RETURN_IF_ERROR(integer("sinceSeconds", 1, &r->since_seconds));
   if (auto it = params.find("sinceTime"); it != params.end()) {
-    auto ns = logs::ParseRfc3339Nano(it->second);
+    auto ns = api::ParseRfc3339(it->second);
     if (!ns) return Status::BadRequest("sinceTime: invalid RFC 3339 time \"" + it->second + "\"");
     if (r->since_seconds) {
       return Status::BadRequest("at most one of sinceTime or sinceSeconds may be specified");

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <thread>
 
+#include "core/values.h"
+
 namespace korc::kubelet::logs {
 namespace {
 
@@ -54,13 +56,13 @@ std::string MustRead(const std::string& path, const ReadOptions& o = {}) {
 TEST(Rfc3339Test, FormatsNineDigitsAndParsesBack) {
   EXPECT_EQ(FormatRfc3339Nano(kT0), "2026-11-28T06:00:00.123456789Z");
   EXPECT_EQ(FormatRfc3339Nano(kT0 - 123'456'789), "2026-11-28T06:00:00.000000000Z");
-  EXPECT_EQ(ParseRfc3339Nano("2026-11-28T06:00:00.123456789Z"), kT0);
-  EXPECT_EQ(ParseRfc3339Nano("2026-11-28T06:00:00.123Z"), kT0 - 456'789);
-  EXPECT_EQ(ParseRfc3339Nano("2026-11-28T06:00:00Z"), kT0 - 123'456'789);
-  EXPECT_EQ(ParseRfc3339Nano("2026-11-28T07:30:00+01:30"), kT0 - 123'456'789);
-  EXPECT_FALSE(ParseRfc3339Nano("2026-11-28 06:00:00Z"));
-  EXPECT_FALSE(ParseRfc3339Nano("2026-11-28T06:00:00"));
-  EXPECT_FALSE(ParseRfc3339Nano("garbage"));
+  EXPECT_EQ(api::ParseRfc3339("2026-11-28T06:00:00.123456789Z"), kT0);
+  EXPECT_EQ(api::ParseRfc3339("2026-11-28T06:00:00.123Z"), kT0 - 456'789);
+  EXPECT_EQ(api::ParseRfc3339("2026-11-28T06:00:00Z"), kT0 - 123'456'789);
+  EXPECT_EQ(api::ParseRfc3339("2026-11-28T07:30:00+01:30"), kT0 - 123'456'789);
+  EXPECT_FALSE(api::ParseRfc3339("2026-11-28 06:00:00Z"));
+  EXPECT_FALSE(api::ParseRfc3339("2026-11-28T06:00:00"));
+  EXPECT_FALSE(api::ParseRfc3339("garbage"));
 }
 
 TEST(ContainerLogWriterTest, WritesCriRecords) {

@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "components/kubelet/logs/container_log.h"
+#include "core/values.h"
 
 namespace korc::kubelet {
 namespace {
@@ -160,7 +161,7 @@ TEST_F(KubeletServerTest, QueryOptions) {
   EXPECT_EQ(Logs("?sinceSeconds=60"), "three\n");
   std::string ts = Logs("?timestamps=true&tailLines=1");
   ASSERT_GT(ts.size(), 31u) << ts;
-  EXPECT_TRUE(logs::ParseRfc3339Nano(ts.substr(0, 30))) << ts;
+  EXPECT_TRUE(api::ParseRfc3339(ts.substr(0, 30))) << ts;
   EXPECT_EQ(ts.substr(30), " three\n");
   EXPECT_EQ(Logs("?previous=true"), "crashed once\n");
   std::lock_guard lock(mu_);
