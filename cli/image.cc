@@ -1,5 +1,5 @@
-// korc image: the node's image store (components/kubelet/images/image_store.h) — import
-// root filesystems and OCI image layouts, list them, remove them.
+// korc image: the node's image store (components/kubelet/images/image_store.h) — pull from
+// registries, import root filesystems and OCI image layouts, list, remove, prune.
 #include <spdlog/spdlog.h>
 
 #include <boost/program_options.hpp>
@@ -10,6 +10,7 @@
 #include "cli/flags.h"
 #include "cli/verbs.h"
 #include "components/kubelet/images/image_store.h"
+#include "components/kubelet/images/puller.h"
 
 namespace korc::cli {
 namespace {
@@ -18,15 +19,23 @@ namespace po = boost::program_options;
 namespace images = kubelet::images;
 
 constexpr const char* kUsage =
-    "Usage: korc image import NAME[:TAG] PATH [--store DIR | --data-dir DIR]\n"
-    "       korc image ls [--store DIR | --data-dir DIR]\n"
-    "       korc image rm NAME[:TAG]... [--store DIR | --data-dir DIR]\n\n"
+    "Usage: korc image pull NAME[:TAG|@DIGEST]... [--creds USER:PASS] [--insecure-registry HOST]\n"
+    "       korc image import NAME[:TAG] PATH\n"
+    "       korc image ls\n"
+    "       korc image rm NAME[:TAG]...\n"
+    "       korc image prune\n"
+    "       (each with [--store DIR | --data-dir DIR])\n\n"
     "Manages the node's image store, which the container runtimes run Pods from.\n"
+    "pull fetches an image from its registry (Docker Hub for short names), checks every\n"
+    "byte against its digest and unpacks it; a pull cut short resumes where it stopped.\n"
+    "Registries on loopback, and those given with --insecure-registry, are spoken to over\n"
+    "plain HTTP; all others over HTTPS with the certificate verified.\n"
     "import takes a directory (copied), a root filesystem tarball (.tar, .tar.gz, .tar.xz,\n"
     "...) or an OCI image layout tarball (e.g. from `skopeo copy docker://busybox\n"
     "oci-archive:busybox.tar`); re-importing a name replaces what it points to. NAME is a\n"
     "Docker reference: `busybox` means docker.io/library/busybox:latest.\n"
-    "scripts/busybox-image builds a busybox root filesystem to import.\n\n"
+    "scripts/busybox-image builds a busybox root filesystem to import.\n"
+    "prune deletes blobs no image uses and downloads abandoned for a day.\n\n"
     "The store is DIR/node/images for --data-dir DIR (the node's data dir), else --store DIR,\n"
     "else ./korc-data/node/images.\n\nFlags";
 
@@ -69,17 +78,21 @@ int Fail(const std::string& what) {
 int Image(const Args& args) {
   po::options_description opts(kUsage);
   std::string store_dir, data_dir;
-  std::vector<std::string> words;
-  opts.add_options()("help,h", "show this help")("store", po::value(&store_dir),
-                                                 "the image store directory")(
+  std::vector<std::string> words, insecure;
+  std::string creds;
+  opts.add_options()("help,h", "show this help")("creds", po::value(&creds),
+                                                 "pull: USER:PASSWORD for the registry")(
+      "insecure-registry", po::value(&insecure)->composing(),
+      "pull: a registry HOST[:PORT] to reach over plain HTTP (repeatable)")(
+      "store", po::value(&store_dir), "the image store directory")(
       "data-dir", po::value(&data_dir), "the node's data dir: the store is DIR/node/images")(
-      "args", po::value(&words), "import NAME[:TAG] PATH | ls | rm NAME[:TAG]...");
+      "args", po::value(&words), "pull NAME... | import NAME[:TAG] PATH | ls | rm NAME... | prune");
   po::variables_map vm;
   if (auto code = ParseFlags("image", args, opts, vm)) return *code;
   // The store logs its changes at info for the node's log; here the output says it all.
   spdlog::set_level(spdlog::level::warn);
   if (words.empty()) {
-    std::cerr << "korc image: say import, ls or rm (see korc image --help)\n";
+    std::cerr << "korc image: say pull, import, ls, rm or prune (see korc image --help)\n";
     return 2;
   }
   if (!store_dir.empty() && !data_dir.empty()) {
@@ -96,12 +109,20 @@ int Image(const Args& args) {
   };
   if (sub == "import") {
     if (words.size() != 2) return usage_error("want NAME[:TAG] PATH");
+  } else if (sub == "pull") {
+    if (words.empty()) return usage_error("want at least one NAME[:TAG|@DIGEST]");
+    if (!creds.empty() && creds.find(':') == std::string::npos) {
+      return usage_error("--creds wants USER:PASSWORD");
+    }
+  } else if (sub == "prune") {
+    if (!words.empty()) return usage_error("takes no arguments");
   } else if (sub == "ls" || sub == "list") {
     if (!words.empty()) return usage_error("takes no arguments");
   } else if (sub == "rm" || sub == "remove") {
     if (words.empty()) return usage_error("want at least one NAME[:TAG]");
   } else {
-    std::cerr << "korc image: unknown command \"" << sub << "\"; say import, ls or rm\n";
+    std::cerr << "korc image: unknown command \"" << sub
+              << "\"; say pull, import, ls, rm or prune\n";
     return 2;
   }
 
@@ -113,6 +134,37 @@ int Image(const Args& args) {
     if (!image.ok()) return Fail(image.status().message());  // it names the file
     std::cout << "imported " << images::FamiliarReference(image->reference) << " " << image->id
               << " (" << HumanSize(image->size_bytes) << ")\n";
+    return 0;
+  }
+  if (sub == "pull") {
+    images::RegistryOptions options;
+    options.insecure = insecure;
+    images::Registry registry(options);
+    images::Puller puller(store->get(), &registry);
+    std::vector<images::Credential> credentials;
+    if (!creds.empty()) {
+      size_t colon = creds.find(':');
+      credentials.push_back({creds.substr(0, colon), creds.substr(colon + 1)});
+    }
+    int code = 0;
+    for (const auto& ref : words) {
+      images::PullStats stats;
+      auto image = puller.Pull(ref, credentials, &stats);
+      if (!image.ok()) {
+        std::cerr << "korc image: pulling " << ref << ": " << image.status().message() << "\n";
+        code = 1;
+        continue;
+      }
+      std::cout << "pulled " << images::FamiliarReference(image->reference) << " " << image->id
+                << " (" << HumanSize(image->size_bytes) << ", downloaded "
+                << HumanSize(stats.downloaded_bytes) << ")\n";
+    }
+    return code;
+  }
+  if (sub == "prune") {
+    auto freed = (*store)->Prune();
+    if (!freed.ok()) return Fail(freed.status().message());
+    std::cout << "freed " << HumanSize(*freed) << "\n";
     return 0;
   }
   if (sub == "rm" || sub == "remove") {

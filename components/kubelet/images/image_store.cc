@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -281,14 +282,40 @@ class OciImporter {
   std::vector<std::string> blobs_;
 };
 
+// images/<hex>/image.json for a staged image (its rootfs complete).
+Status WriteMeta(const std::string& staging, const std::string& id, const ImageConfig& config,
+                 const std::vector<std::string>& blobs) {
+  json meta = {{"id", id},
+               {"config", ConfigToJson(config)},
+               {"size_bytes", DiskUsage(staging + "/rootfs")},
+               {"created_ns", NowNs()},
+               {"blobs", blobs},
+               {"repo_digests", json::array()}};
+  return WriteFileAtomic(staging + "/image.json", meta.dump(2) + "\n");
+}
+
+// "127.0.0.1:5000/busybox:1@sha256:..." -> "127.0.0.1:5000/busybox"
+std::string RepositoryOf(const std::string& normalized) {
+  std::string name = normalized.substr(0, normalized.find('@'));
+  size_t colon = name.rfind(':');
+  if (colon != std::string::npos && colon > name.rfind('/')) name.resize(colon);
+  return name;
+}
+
 std::string NotFoundMessage(const std::string& normalized) {
   std::string familiar = FamiliarReference(normalized);
   return "image \"" + familiar +
-         "\" is not in this node's image store; import it with: korc image import " + familiar +
-         " PATH";
+         "\" is not in this node's image store; pull it with: korc image pull " + familiar +
+         ", or import it with: korc image import " + familiar + " PATH";
 }
 
 }  // namespace
+
+Result<ImageConfig> ParseImageConfig(std::string_view config_json) {
+  json j = json::parse(config_json, nullptr, false);
+  if (!j.is_object()) return Status::Invalid("the image config is not a JSON object");
+  return ConfigFromOci(j);
+}
 
 Result<std::unique_ptr<ImageStore>> ImageStore::Open(std::string dir) {
   std::error_code ec;
@@ -296,7 +323,7 @@ Result<std::unique_ptr<ImageStore>> ImageStore::Open(std::string dir) {
   if (ec) return Status::Internal("creating image store " + dir + ": " + ec.message());
   std::string canonical = fs::canonical(dir, ec).string();
   if (ec) return Status::Internal("image store " + dir + ": " + ec.message());
-  for (const char* sub : {"images", "blobs/sha256", "tmp"}) {
+  for (const char* sub : {"images", "blobs/sha256", "downloads", "tmp"}) {
     fs::create_directories(canonical + "/" + sub, ec);
     if (ec) return Status::Internal("creating " + canonical + "/" + sub + ": " + ec.message());
   }
@@ -377,12 +404,7 @@ Result<Image> ImageStore::Import(std::string_view reference, std::string_view pa
   if (id.empty()) {
     KORC_ASSIGN_OR_RETURN(id, TreeDigest(rootfs));
   }
-  json meta = {{"id", id},
-               {"config", ConfigToJson(config)},
-               {"size_bytes", DiskUsage(rootfs)},
-               {"created_ns", NowNs()},
-               {"blobs", blobs}};
-  KORC_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/image.json", meta.dump(2) + "\n"));
+  KORC_RETURN_IF_ERROR(WriteMeta(tmp, id, config, blobs));
   auto image = Commit(name, tmp, id);
   if (image.ok()) {
     spdlog::info("images: imported reference={} id={} source={} size_bytes={}", name, id, source,
@@ -392,12 +414,13 @@ Result<Image> ImageStore::Import(std::string_view reference, std::string_view pa
 }
 
 Result<Image> ImageStore::Commit(const std::string& reference, const std::string& tmp,
-                                 const std::string& id) {
+                                 const std::string& id, const std::string& repo_digest) {
   std::lock_guard lock(mu_);
   KORC_ASSIGN_OR_RETURN(FileLock file_lock, FileLock::Acquire(dir_));
   std::string image_dir = dir_ + "/images/" + Hex(id);
   std::error_code ec;
   if (!fs::exists(image_dir, ec)) {
+    if (tmp.empty()) return Status::NotFound("image " + id + " is not in the store");
     for (const auto& blob : fs::directory_iterator(tmp + "/blobs", ec)) {
       std::string to = dir_ + "/blobs/sha256/" + blob.path().filename().string();
       if (!fs::exists(to) && rename(blob.path().c_str(), to.c_str()) != 0) {
@@ -407,6 +430,17 @@ Result<Image> ImageStore::Commit(const std::string& reference, const std::string
     fs::remove_all(tmp + "/blobs", ec);
     if (rename(tmp.c_str(), image_dir.c_str()) != 0) {
       return Status::Internal("rename " + tmp + " to " + image_dir + ": " + std::strerror(errno));
+    }
+  }
+  if (!repo_digest.empty()) {
+    KORC_ASSIGN_OR_RETURN(std::string data, ReadFile(image_dir + "/image.json"));
+    json meta = json::parse(data, nullptr, false);
+    if (!meta.is_object()) return Status::Corruption(image_dir + "/image.json: not JSON");
+    auto digests = StringList(meta, "repo_digests");
+    if (std::find(digests.begin(), digests.end(), repo_digest) == digests.end()) {
+      digests.push_back(repo_digest);
+      meta["repo_digests"] = digests;
+      KORC_RETURN_IF_ERROR(WriteFileAtomic(image_dir + "/image.json", meta.dump(2) + "\n"));
     }
   }
   KORC_ASSIGN_OR_RETURN(Tags tags, LoadTags(dir_));
@@ -470,7 +504,94 @@ Result<Image> ImageStore::LoadImage(const std::string& reference, const std::str
   if (j.contains("created_ns") && j["created_ns"].is_number_integer()) {
     image.created_ns = j["created_ns"].get<int64_t>();
   }
+  image.repo_digests = StringList(j, "repo_digests");
   return image;
+}
+
+Result<Image> ImageStore::GetById(const std::string& id) const {
+  if (!IsSha256Digest(id)) return Status::NotFound("\"" + id + "\" is not an image id");
+  std::error_code ec;
+  if (!fs::exists(dir_ + "/images/" + Hex(id), ec)) {
+    return Status::NotFound("image " + id + " is not in this node's image store");
+  }
+  return LoadImage("", id);
+}
+
+Result<std::string> ImageStore::NewStaging() {
+  KORC_ASSIGN_OR_RETURN(std::string tmp, NewTempDir());
+  for (const char* sub : {"/rootfs", "/blobs"}) {
+    if (mkdir((tmp + sub).c_str(), 0755) != 0) {
+      int err = errno;
+      std::error_code ec;
+      fs::remove_all(tmp, ec);
+      return Status::Internal("mkdir " + tmp + sub + ": " + std::strerror(err));
+    }
+  }
+  return tmp;
+}
+
+bool ImageStore::LinkBlob(const std::string& digest, const std::string& staging) {
+  if (!IsSha256Digest(digest)) return false;
+  std::string to = staging + "/blobs/" + Hex(digest);
+  // Under the locks, so DeleteImageLocked cannot remove the blob between the check and link.
+  std::lock_guard lock(mu_);
+  auto file_lock = FileLock::Acquire(dir_);
+  if (!file_lock.ok()) return false;
+  std::string from = dir_ + "/blobs/sha256/" + Hex(digest);
+  return link(from.c_str(), to.c_str()) == 0 || errno == EEXIST;
+}
+
+std::string ImageStore::DownloadPath(const std::string& digest) const {
+  return dir_ + "/downloads/" + Hex(digest);
+}
+
+Result<Image> ImageStore::CommitStaged(std::string_view reference, const std::string& staging,
+                                       const std::string& id, const ImageConfig& config,
+                                       const std::vector<std::string>& blobs,
+                                       const std::string& repo_digest) {
+  KORC_ASSIGN_OR_RETURN(std::string name, NormalizeReference(reference));
+  if (!IsSha256Digest(id)) return Status::Invalid("image id \"" + id + "\" is not sha256:<hex>");
+  KORC_RETURN_IF_ERROR(WriteMeta(staging, id, config, blobs));
+  return Commit(name, staging, id, repo_digest);
+}
+
+Result<Image> ImageStore::Tag(std::string_view reference, const std::string& id,
+                              const std::string& repo_digest) {
+  KORC_ASSIGN_OR_RETURN(std::string name, NormalizeReference(reference));
+  if (!IsSha256Digest(id)) return Status::Invalid("image id \"" + id + "\" is not sha256:<hex>");
+  return Commit(name, "", id, repo_digest);
+}
+
+Result<int64_t> ImageStore::Prune(std::chrono::seconds download_age) {
+  std::lock_guard lock(mu_);
+  KORC_ASSIGN_OR_RETURN(FileLock file_lock, FileLock::Acquire(dir_));
+  int64_t before = DiskUsage(dir_);
+  std::set<std::string> used;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_ + "/images", ec)) {
+    auto data = ReadFile(e.path().string() + "/image.json");
+    if (!data.ok()) continue;
+    for (const auto& b : StringList(json::parse(*data, nullptr, false), "blobs")) {
+      if (IsSha256Digest(b)) used.insert(Hex(b));
+    }
+  }
+  for (const auto& e : fs::directory_iterator(dir_ + "/blobs/sha256", ec)) {
+    if (!used.count(e.path().filename().string())) fs::remove(e.path(), ec);
+  }
+  auto now = fs::file_time_type::clock::now();
+  for (const auto& e : fs::directory_iterator(dir_ + "/downloads", ec)) {
+    auto mtime = fs::last_write_time(e.path(), ec);
+    if (!ec && now - mtime > download_age) fs::remove(e.path(), ec);
+  }
+  // Staging directories of processes that are gone (as Open does).
+  for (const auto& e : fs::directory_iterator(dir_ + "/tmp", ec)) {
+    pid_t pid = static_cast<pid_t>(std::atoll(e.path().filename().c_str()));
+    if (pid > 0 && (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)) continue;
+    fs::remove_all(e.path(), ec);
+  }
+  int64_t freed = std::max<int64_t>(0, before - DiskUsage(dir_));
+  spdlog::info("images: pruned bytes={}", freed);
+  return freed;
 }
 
 Result<Image> ImageStore::Get(std::string_view reference) const {
@@ -479,8 +600,21 @@ Result<Image> ImageStore::Get(std::string_view reference) const {
   // lets a running node see what `korc image import` just added.
   KORC_ASSIGN_OR_RETURN(Tags tags, LoadTags(dir_));
   auto it = tags.find(name);
-  if (it == tags.end()) return Status::NotFound(NotFoundMessage(name));
-  return LoadImage(name, it->second);
+  if (it != tags.end()) return LoadImage(name, it->second);
+  // By digest: any image pulled from this repository whose manifest had that digest.
+  if (size_t at = name.find('@'); at != std::string::npos) {
+    std::string wanted = RepositoryOf(name) + name.substr(at);
+    std::set<std::string> ids;
+    for (const auto& [ref, id] : tags) ids.insert(id);
+    for (const auto& id : ids) {
+      auto image = LoadImage(name, id);
+      if (!image.ok()) continue;
+      for (const auto& d : image->repo_digests) {
+        if (d == wanted) return image;
+      }
+    }
+  }
+  return Status::NotFound(NotFoundMessage(name));
 }
 
 Result<std::vector<Image>> ImageStore::List() const {

@@ -1,17 +1,23 @@
 // The node's image store: named references -> unpacked root filesystems, on disk.
 //
-// Read this header first; layer.h holds the extraction code a registry puller will reuse.
+// Read this header first; layer.h holds the extraction code, puller.h fills the store from
+// registries.
 //
 // Layout of the store directory (persisted; later korc versions must read it):
 //   index.json              {"version":1,"tags":{"<normalized reference>":"sha256:<hex>"}}
 //   images/<hex>/rootfs/    the unpacked root filesystem (read-only by convention)
-//   images/<hex>/image.json {"id","config","size_bytes","created_ns","blobs":[...]}
+//   images/<hex>/image.json {"id","config","size_bytes","created_ns","blobs":[...],
+//                            "repo_digests":["<repository>@sha256:<manifest>",...]}
 //   blobs/sha256/<hex>      content-addressed OCI blobs (manifests, configs, layers)
-//   tmp/<pid>-<n>/          imports in progress; renamed into images/ only when complete
+//   downloads/<hex>         blobs being pulled (verified, then moved into a staging dir);
+//                           kept across restarts so a pull resumes where it stopped
+//   tmp/<pid>-<n>/          imports and pulls in progress ("staging": rootfs/, blobs/);
+//                           renamed into images/ only when complete
 //   .lock                   flock(2) taken by every change, so `korc image` and a running
 //                           node can share one directory
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -36,7 +42,14 @@ struct Image {
   ImageConfig config;
   int64_t size_bytes = 0;  // bytes on disk of the unpacked root
   int64_t created_ns = 0;  // when this id was first imported on this node
+  // "127.0.0.1:5000/busybox@sha256:<manifest digest>" for each repository it was pulled
+  // from: what Kubernetes shows as a container's imageID.
+  std::vector<std::string> repo_digests;
 };
+
+// The run settings of an OCI / Docker image config document (its "config" object);
+// Invalid when it is not a JSON object.
+Result<ImageConfig> ParseImageConfig(std::string_view config_json);
 
 // "busybox" -> "docker.io/library/busybox:latest"; "localhost:5000/x/y:1" kept;
 // "name@sha256:..." kept (no default tag is added to a digest reference). Invalid, naming the
@@ -66,8 +79,32 @@ class ImageStore {
   // leaves nothing visible. Entries that would land outside the root are refused.
   Result<Image> Import(std::string_view reference, std::string_view path);
 
-  // NotFound, saying how to import the image, when no tag matches.
+  // NotFound, saying how to get the image, when no tag matches. A reference with a digest
+  // also matches an image pulled by tag whose manifest had that digest.
   Result<Image> Get(std::string_view reference) const;
+  // The stored image with this id (reference left empty); NotFound when there is none.
+  Result<Image> GetById(const std::string& id) const;
+
+  // For the puller. A staging directory under tmp/ with rootfs/ and blobs/ inside; the
+  // caller removes it unless CommitStaged moved it into images/.
+  Result<std::string> NewStaging();
+  // Hard-links stored blob `digest` into `staging`/blobs/, so it stays usable even if the
+  // image that brought it is removed meanwhile. False when the store does not have it.
+  bool LinkBlob(const std::string& digest, const std::string& staging);
+  // Where a download of `digest` lives while it is in progress.
+  std::string DownloadPath(const std::string& digest) const;
+  // Makes the staged image visible as `id` under `reference` (moving staging/rootfs and its
+  // blobs in, unless the id is stored already) and records `repo_digest` (may be "").
+  Result<Image> CommitStaged(std::string_view reference, const std::string& staging,
+                             const std::string& id, const ImageConfig& config,
+                             const std::vector<std::string>& blobs, const std::string& repo_digest);
+  // Points `reference` at the stored image `id` and records `repo_digest`. NotFound when
+  // the id is not stored.
+  Result<Image> Tag(std::string_view reference, const std::string& id,
+                    const std::string& repo_digest);
+  // Deletes what no tag needs: blobs no image lists, downloads no pull is writing (older
+  // than `download_age`), leftovers in tmp/. Returns the bytes freed.
+  Result<int64_t> Prune(std::chrono::seconds download_age = std::chrono::hours(24));
   // Every tag, sorted by reference.
   Result<std::vector<Image>> List() const;
   // Removes the tag; the unpacked root (and blobs only it used) when no tag points at it.
@@ -83,7 +120,7 @@ class ImageStore {
 
   // Moves a finished import from tmp/ into images/<hex> and points `reference` at it.
   Result<Image> Commit(const std::string& reference, const std::string& tmp_dir,
-                       const std::string& id);
+                       const std::string& id, const std::string& repo_digest = "");
   // Deletes images/<hex> and blobs only it used. REQUIRES: mu_ and the file lock held, and no
   // tag pointing at `id`.
   void DeleteImageLocked(const std::string& id);

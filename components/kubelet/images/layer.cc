@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sched.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <set>
@@ -61,11 +63,41 @@ Status RunInDir(const std::string& dir, const std::function<Status()>& fn) {
 
 int ExtractFlags() {
   int flags = ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-              ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME;
+              ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+              ARCHIVE_EXTRACT_XATTR;
   // Numeric ownership only makes sense (and only works) for root; without it files belong to
   // the importing user.
   if (geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
   return flags;
+}
+
+// Whether mknod(2) of a device node can work: real root, not inside a user namespace.
+bool CanMakeDevices() {
+  static const bool can = [] {
+    if (geteuid() != 0) return false;
+    std::ifstream map("/proc/self/uid_map");
+    uint64_t inside = 1, outside = 1, count = 0;
+    map >> inside >> outside >> count;
+    return inside == 0 && outside == 0 && count == 4294967295ULL;
+  }();
+  return can;
+}
+
+// Keeps the extended attributes a container may carry; trusted.* would need CAP_SYS_ADMIN
+// over the host and means nothing inside a container.
+void FilterXattrs(archive_entry* entry) {
+  if (archive_entry_xattr_reset(entry) == 0) return;
+  std::vector<std::pair<std::string, std::string>> keep;
+  const char* name;
+  const void* value;
+  size_t size;
+  while (archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK) {
+    if (std::string_view(name).starts_with("trusted.")) continue;
+    keep.emplace_back(name, std::string(static_cast<const char*>(value), size));
+  }
+  archive_entry_xattr_clear(entry);
+  for (const auto& [k, v] : keep)
+    archive_entry_xattr_add_entry(entry, k.c_str(), v.data(), v.size());
 }
 
 // "./a//b/" -> "a/b"; "" for the root itself. Invalid for absolute paths and "..": the
@@ -174,6 +206,12 @@ Status ExtractAll(archive* in, const std::string& what, LayerFormat format) {
       continue;
     }
     archive_entry_set_pathname(entry, path.c_str());
+    const mode_t type = archive_entry_filetype(entry);
+    if ((type == AE_IFCHR || type == AE_IFBLK) && !CanMakeDevices()) {
+      spdlog::debug("images: {}: skipping device node \"{}\" (needs real root)", what, path);
+      continue;
+    }
+    FilterXattrs(entry);
     if (const char* link = archive_entry_hardlink(entry)) {
       KORC_ASSIGN_OR_RETURN(std::string target, CleanEntryPath(link, what));
       if (target.empty()) {
@@ -213,31 +251,6 @@ Result<ReadArchive> OpenArchive(const std::string& path) {
   }
   return in;
 }
-
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  void Update(const void* data, size_t n) { EVP_DigestUpdate(ctx_, data, n); }
-  void Update(std::string_view s) { Update(s.data(), s.size()); }
-  std::string Finish() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_, md, &n);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out = "sha256:";
-    for (unsigned i = 0; i < n; ++i) {
-      out += kHex[md[i] >> 4];
-      out += kHex[md[i] & 15];
-    }
-    return out;
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
 
 Status HashFileInto(const std::string& path, Sha256& h) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -291,10 +304,90 @@ Status HashTree(const std::string& abs, const std::string& rel, Sha256& h) {
 
 }  // namespace
 
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+void Sha256::Update(const void* data, size_t n) { EVP_DigestUpdate(ctx_, data, n); }
+std::string Sha256::Finish() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(ctx_, md, &n);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "sha256:";
+  for (unsigned i = 0; i < n; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+std::string Sha256Of(std::string_view data) {
+  Sha256 h;
+  h.Update(data);
+  return h.Finish();
+}
+
 Status ExtractArchive(const std::string& archive_path, const std::string& root,
                       LayerFormat format) {
   KORC_ASSIGN_OR_RETURN(ReadArchive in, OpenArchive(archive_path));
   return RunInDir(root, [&] { return ExtractAll(in.get(), archive_path, format); });
+}
+
+namespace {
+
+// Feeds a tar reader with the decompressed bytes of a raw reader, hashing them on the way.
+struct HashingPipe {
+  archive* raw;
+  Sha256 hash;
+  char buf[1 << 16];
+};
+
+la_ssize_t PipeRead(archive* a, void* client, const void** out) {
+  auto* p = static_cast<HashingPipe*>(client);
+  la_ssize_t n = archive_read_data(p->raw, p->buf, sizeof p->buf);
+  if (n < 0) {
+    archive_set_error(a, EIO, "%s", archive_error_string(p->raw));
+    return -1;
+  }
+  p->hash.Update(p->buf, static_cast<size_t>(n));
+  *out = p->buf;
+  return n;
+}
+
+}  // namespace
+
+Status ApplyLayer(const std::string& blob_path, const std::string& root,
+                  const std::string& diff_id) {
+  ReadArchive raw(archive_read_new());
+  archive_read_support_filter_all(raw.get());
+  archive_read_support_format_raw(raw.get());
+  archive_entry* entry;
+  if (archive_read_open_filename(raw.get(), blob_path.c_str(), 1 << 16) != ARCHIVE_OK ||
+      archive_read_next_header(raw.get(), &entry) != ARCHIVE_OK) {
+    return Status::Invalid(blob_path + ": not a readable layer: " + ArchiveError(raw.get()));
+  }
+  auto pipe = std::make_unique<HashingPipe>();
+  pipe->raw = raw.get();
+  ReadArchive tar(archive_read_new());
+  archive_read_support_format_tar(tar.get());
+  archive_read_support_format_empty(tar.get());
+  if (archive_read_open(tar.get(), pipe.get(), nullptr, PipeRead, nullptr) != ARCHIVE_OK) {
+    return Status::Invalid(blob_path + ": not a tar layer: " + ArchiveError(tar.get()));
+  }
+  KORC_RETURN_IF_ERROR(
+      RunInDir(root, [&] { return ExtractAll(tar.get(), blob_path, LayerFormat::kOciLayer); }));
+  // The tar's end-of-archive blocks and any padding after them belong to the diff_id too.
+  for (;;) {
+    la_ssize_t n = archive_read_data(raw.get(), pipe->buf, sizeof pipe->buf);
+    if (n < 0) return Status::Invalid(blob_path + ": " + ArchiveError(raw.get()));
+    if (n == 0) break;
+    pipe->hash.Update(pipe->buf, static_cast<size_t>(n));
+  }
+  std::string actual = pipe->hash.Finish();
+  if (actual != diff_id) {
+    return Status::Corruption(blob_path + ": the uncompressed layer's digest is " + actual +
+                              ", the image config says " + diff_id);
+  }
+  return Status::Ok();
 }
 
 Status CopyTree(const std::string& src, const std::string& root) {

@@ -12,8 +12,11 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
 namespace korc::kubelet::images {
 
@@ -28,12 +31,37 @@ enum class LayerFormat {
 // temporary directory).
 Status ExtractArchive(const std::string& archive_path, const std::string& root, LayerFormat format);
 
+// Applies one image layer blob onto `root`, in place: a tar, plain or compressed (gzip,
+// zstd, ... found by the magic bytes), with OCI whiteouts. The uncompressed stream is hashed
+// as it is read and must equal `diff_id` (the image config's rootfs.diff_ids entry);
+// Corruption otherwise. Numeric owners (as root), modes, times, xattrs (except trusted.*) and
+// hard links are kept; device nodes are made only by real root outside a user namespace and
+// skipped otherwise. On error `root` may hold part of the layer.
+Status ApplyLayer(const std::string& blob_path, const std::string& root,
+                  const std::string& diff_id);
+
 // Copies the directory tree `src` into the existing directory `root`, keeping modes,
 // numeric ownership (when root), times and symlinks (never followed).
 Status CopyTree(const std::string& src, const std::string& root);
 
 // True when the archive is an OCI image layout (holds both `oci-layout` and `index.json`).
 Result<bool> IsOciLayoutArchive(const std::string& archive_path);
+
+// An incremental sha256, "sha256:<hex>" at the end.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void Update(const void* data, size_t n);
+  void Update(std::string_view s) { Update(s.data(), s.size()); }
+  std::string Finish();
+
+ private:
+  ::evp_md_ctx_st* ctx_;
+};
+std::string Sha256Of(std::string_view data);
 
 // "sha256:<hex>" of a file's bytes.
 Result<std::string> FileDigest(const std::string& path);
