@@ -29,9 +29,11 @@ void AddNodeFlags(po::options_description& opts, NodeFlags* f) {
       "this node's Pod address range, when no controller manager assigns one")(
       "max-pods", po::value(&f->max_pods)->default_value(110), "Pods this node takes at most")(
       "restart-backoff", po::value(&f->backoff_s)->default_value(10),
-      "seconds of the first CrashLoopBackOff delay (doubling)")(
+      "seconds of the first CrashLoopBackOff and ImagePullBackOff delay (doubling)")(
       "restart-backoff-max", po::value(&f->backoff_max_s)->default_value(300),
-      "seconds the CrashLoopBackOff delay grows to at most");
+      "seconds those delays grow to at most")(
+      "insecure-registry", po::value(&f->insecure_registries)->composing(),
+      "a registry HOST[:PORT] to pull from over plain HTTP (repeatable; loopback always is)");
 }
 
 Result<kubelet::KubeletOptions> NodeOptionsFrom(const NodeFlags& f, const std::string& data_dir) {
@@ -49,6 +51,12 @@ Result<kubelet::KubeletOptions> NodeOptionsFrom(const NodeFlags& f, const std::s
   }
   o.backoff_initial = std::chrono::seconds(f.backoff_s);
   o.backoff_max = std::chrono::seconds(f.backoff_max_s);
+  for (const auto& r : f.insecure_registries) {
+    if (r.empty() || r.find('/') != std::string::npos) {
+      return Status::Invalid("--insecure-registry \"" + r + "\": want HOST or HOST:PORT");
+    }
+  }
+  o.insecure_registries = f.insecure_registries;
   o.data_dir = data_dir + "/node";
   return o;
 }

@@ -3,6 +3,7 @@
 
 #include <boost/program_options.hpp>
 #include <string>
+#include <vector>
 
 #include "components/kubelet/agent/kubelet.h"
 #include "components/proxy/proxy.h"
@@ -15,6 +16,7 @@ struct NodeFlags {
   int port = 0;
   int max_pods = 110;
   int backoff_s = 10, backoff_max_s = 300;
+  std::vector<std::string> insecure_registries;
 };
 
 void AddNodeFlags(boost::program_options::options_description& opts, NodeFlags* flags);

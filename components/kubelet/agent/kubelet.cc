@@ -363,6 +363,15 @@ Result<std::unique_ptr<Kubelet>> Kubelet::Start(zmq::context_t& ctx, KubeletOpti
 
   auto k = std::unique_ptr<Kubelet>(new Kubelet(options));
   KORC_ASSIGN_OR_RETURN(k->images_, images::ImageStore::Open(options.data_dir + "/images"));
+  images::RegistryOptions registry_options;
+  registry_options.insecure = options.insecure_registries;
+  k->registry_ = std::make_unique<images::Registry>(registry_options);
+  k->puller_ = std::make_unique<images::Puller>(k->images_.get(), k->registry_.get());
+  images::ImageManagerOptions image_options;
+  image_options.backoff_initial = options.backoff_initial;
+  image_options.backoff_max = options.backoff_max;
+  k->image_manager_ =
+      std::make_unique<images::ImageManager>(k->images_.get(), k->puller_.get(), image_options);
   ProcessRuntimeOptions ro;
   ro.root_dir = options.data_dir + "/runtime";
   ro.shim_path = options.shim_path;
@@ -374,7 +383,7 @@ Result<std::unique_ptr<Kubelet>> Kubelet::Start(zmq::context_t& ctx, KubeletOpti
   Kubelet* self = k.get();
   PodWorkersOptions wo;
   wo.runtime = k->container_runtime_.get();
-  wo.images = k->images_.get();
+  wo.images = k->image_manager_.get();
   wo.log_dir = options.data_dir + "/pods";
   wo.backoff_initial = options.backoff_initial;
   wo.backoff_max = options.backoff_max;

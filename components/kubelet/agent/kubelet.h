@@ -70,8 +70,11 @@ struct KubeletOptions {
   std::chrono::seconds node_status_report_period{300};
   std::chrono::seconds lease_renew_period{10};
   int lease_duration_seconds = 40;
+  // CrashLoopBackOff and ImagePullBackOff: `initial` doubling to `max`.
   std::chrono::nanoseconds backoff_initial = std::chrono::seconds(10);
   std::chrono::nanoseconds backoff_max = std::chrono::minutes(5);
+  // Registries (HOST[:PORT]) pulled from over plain HTTP; loopback ones always are.
+  std::vector<std::string> insecure_registries;
   // On Stop: stop every Pod (node shutdown) or leave them running for the next kubelet.
   bool stop_pods_on_exit = false;
   reactor::RuntimeOptions bus;  // endpoints of the API server's bus
@@ -143,6 +146,9 @@ class Kubelet {
 
   KubeletOptions options_;
   std::unique_ptr<images::ImageStore> images_;
+  std::unique_ptr<images::Registry> registry_;
+  std::unique_ptr<images::Puller> puller_;
+  std::unique_ptr<images::ImageManager> image_manager_;  // outlives workers_
   std::unique_ptr<ProcessRuntime> container_runtime_;
   std::unique_ptr<network::PodNetwork> network_;
   std::mutex network_mu_;

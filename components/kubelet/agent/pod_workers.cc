@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <future>
 
+#include "components/kubelet/images/keyring.h"
 #include "components/kubelet/prober/prober.h"
 
 namespace korc::kubelet {
@@ -40,6 +41,18 @@ api::ContainerStateTerminated Terminated(const ContainerInfo& info, std::string_
   return t;
 }
 
+// containerStatuses[].imageID: the repository digest the image was pulled by (what the
+// registry calls it, "127.0.0.1:5000/busybox@sha256:..."), else its id (imported images).
+std::string ImageIdOf(const images::Image& image, const std::string& reference) {
+  auto name = images::ImageName::Parse(reference);
+  if (name.ok()) {
+    for (const auto& d : image.repo_digests) {
+      if (d.starts_with(name->Repo() + "@")) return d;
+    }
+  }
+  return image.repo_digests.empty() ? image.id : image.repo_digests.front();
+}
+
 }  // namespace
 
 // What the workers remember about one container of a Pod between syncs.
@@ -67,9 +80,12 @@ struct PodWorkers::PodState {
   std::optional<Sandbox> published_sandbox;
   int64_t accepted_ns = 0;
   int64_t terminate_started = 0;
-  bool orphan = false;                   // found on disk at start, not (yet) claimed by the log
-  std::vector<std::string> service_env;  // guarded by PodWorkers::mu_
-  std::vector<std::string> start_env;    // the sync thread's copy of service_env
+  bool orphan = false;                     // found on disk at start, not (yet) claimed by the log
+  std::vector<std::string> service_env;    // guarded by PodWorkers::mu_
+  std::vector<std::string> start_env;      // the sync thread's copy of service_env
+  std::vector<std::string> pull_secrets;   // guarded by PodWorkers::mu_
+  std::vector<std::string> start_secrets;  // the sync thread's copy of pull_secrets
+  std::string uid;                         // the last Pod's; guarded by PodWorkers::mu_
 };
 
 PodWorkers::PodWorkers(PodWorkersOptions options) : options_(std::move(options)) {
@@ -157,7 +173,8 @@ void PodWorkers::Stop(bool stop_pods, std::chrono::seconds grace_cap) {
 }
 
 void PodWorkers::Update(const std::string& key, std::optional<api::Pod> pod,
-                        std::vector<std::string> service_env) {
+                        std::vector<std::string> service_env,
+                        std::vector<std::string> pull_secrets) {
   {
     std::lock_guard<std::mutex> l(mu_);
     auto& st = pods_[key];
@@ -169,8 +186,10 @@ void PodWorkers::Update(const std::string& key, std::optional<api::Pod> pod,
       st = std::make_shared<PodState>();
     }
     st->orphan = false;
+    if (pod) st->uid = pod->metadata.uid;
     st->pod = std::move(pod);
     st->service_env = std::move(service_env);
+    st->pull_secrets = std::move(pull_secrets);
     dirty_ = true;
   }
   cv_.notify_all();
@@ -293,7 +312,10 @@ void PodWorkers::Loop() {
     l.lock();
     for (const auto& key : finished) {
       auto it = pods_.find(key);
-      if (it != pods_.end() && !it->second->pod) pods_.erase(it);
+      if (it != pods_.end() && !it->second->pod) {
+        if (options_.images) options_.images->Forget(it->second->uid);
+        pods_.erase(it);
+      }
     }
   }
 }
@@ -319,6 +341,7 @@ void PodWorkers::SyncPod(const std::string& key, PodState& st, int64_t now) {
     std::lock_guard<std::mutex> l(mu_);
     pod = st.pod;
     st.start_env = st.service_env;
+    st.start_secrets = st.pull_secrets;
   }
   // A different Pod under the same name: the old one's sandbox goes first.
   if (pod && st.sandbox && !st.sandbox->pod_uid.empty() &&
@@ -468,22 +491,28 @@ void PodWorkers::SyncPod(const std::string& key, PodState& st, int64_t now) {
     }
     if (!start) continue;
 
-    // The image: the node's store (pulling from registries is not there yet).
-    auto image = options_.images->Get(c.image);
-    if (!image.ok()) {
-      t.image_error_reason = c.image_pull_policy == "Never" ? "ErrImageNeverPull" : "ErrImagePull";
-      t.image_error = image.status().message();
+    // The image, as its pull policy wants it; a pull runs elsewhere while this waits.
+    std::vector<images::Credential> creds;
+    if (auto name = images::ImageName::Parse(c.image); name.ok()) {
+      creds = images::CredentialsFor(*name, st.start_secrets);
+    }
+    images::ImageDecision decision =
+        options_.images->Ensure(pod->metadata.uid, c.image, c.image_pull_policy, creds);
+    if (decision.kind != images::ImageDecision::kReady) {
+      t.image_error_reason = decision.reason;
+      t.image_error = decision.reason.empty() ? "" : decision.message;
       continue;
     }
+    const images::Image* image = &decision.image;
     t.image_error_reason.clear();
     t.image_error.clear();
-    t.image_id = image->id;
+    t.image_id = ImageIdOf(*image, c.image);
     ContainerConfig cc;
     cc.sandbox_id = st.sandbox->id;
     cc.name = c.name;
     cc.attempt = next_attempt;
     cc.image = c.image;
-    cc.image_id = image->id;
+    cc.image_id = t.image_id;
     cc.rootfs = image->rootfs;
     cc.env = ContainerEnv(c, image->config, st.start_env);
     auto argv = ContainerArgv(c, image->config, cc.env);

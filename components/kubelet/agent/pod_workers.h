@@ -27,7 +27,7 @@
 #include <thread>
 
 #include "components/kubelet/agent/pod_status.h"
-#include "components/kubelet/images/image_store.h"
+#include "components/kubelet/images/image_manager.h"
 #include "components/kubelet/runtime/runtime.h"
 #include "components/kubelet/server/kubelet_server.h"
 #include "core/objects.h"
@@ -36,8 +36,8 @@ namespace korc::kubelet {
 
 struct PodWorkersOptions {
   ContainerRuntime* runtime = nullptr;
-  images::ImageStore* images = nullptr;
-  std::string log_dir;  // <log_dir>/<ns>_<name>_<uid>/<container>/<attempt>.log
+  images::ImageManager* images = nullptr;  // pull policies, pulls and their back-off
+  std::string log_dir;                     // <log_dir>/<ns>_<name>_<uid>/<container>/<attempt>.log
   int64_t log_max_bytes = 10 * 1024 * 1024;
   int log_max_files = 5;
   // CrashLoopBackOff: the first restart is immediate, then `initial` doubling to `max`; a
@@ -63,9 +63,12 @@ class PodWorkers {
 
   // The Pod as the log has it now; nullopt when the log no longer has it (removed while the
   // kubelet was away, or force-deleted): its containers are killed at once. `service_env`
-  // (ServiceEnv of the Services the Pod may see now) goes to the containers started next.
+  // (ServiceEnv of the Services the Pod may see now) goes to the containers started next;
+  // `pull_secrets` (the .dockerconfigjson of each of the Pod's imagePullSecrets that
+  // exists, in order) to the pulls of their images.
   void Update(const std::string& key, std::optional<api::Pod> pod,
-              std::vector<std::string> service_env = {});
+              std::vector<std::string> service_env = {},
+              std::vector<std::string> pull_secrets = {});
   // Every Pod key the log binds to this node: sandboxes of any other Pod are removed.
   void Retain(const std::set<std::string>& keys);
   // Whether Pods that need a network of their own can start: the node's podCIDR is known.

@@ -27,6 +27,8 @@
 #include "components/kubelet/prober/prober.h"
 #include "components/kubelet/runtime/runtime.h"
 #include "tests/apiserver/http_client.h"
+#include "tests/images/oci_builder.h"
+#include "tests/images/registry_fixture.h"
 #include "tests/integration/cluster.h"
 #include "tests/node_env.h"
 #include "tests/require.h"
@@ -202,7 +204,12 @@ class KubeletTest : public ::testing::Test {
 
 json Container(const std::string& name, const std::string& script,
                const std::string& shared_at = {}) {
-  json c = {{"name", name}, {"image", "busybox"}, {"command", {"sh", "-c", script}}};
+  // The image is imported, not pulled: IfNotPresent (busybox means :latest, whose default
+  // policy, Always, would ask Docker Hub).
+  json c = {{"name", name},
+            {"image", "busybox"},
+            {"imagePullPolicy", "IfNotPresent"},
+            {"command", {"sh", "-c", script}}};
   if (!shared_at.empty()) c["volumeMounts"] = {{{"name", "shared"}, {"mountPath", shared_at}}};
   return c;
 }
@@ -382,20 +389,129 @@ TEST_F(KubeletTest, GracefulTermination) {
   EXPECT_LT(took, 15s);
 }
 
-TEST_F(KubeletTest, MissingImageWaitsWithHowToImportIt) {
+std::string WaitingReason(const json& pod, const std::string& container) {
+  if (!pod.contains("status") || !pod["status"].contains("containerStatuses")) return "";
+  for (const auto& c : pod["status"]["containerStatuses"]) {
+    if (c["name"] == container && c["state"].contains("waiting")) {
+      return c["state"]["waiting"].value("reason", "");
+    }
+  }
+  return "";
+}
+
+TEST_F(KubeletTest, NeverPullsOnlyWhatTheStoreHas) {
   CreatePod({{"metadata", {{"name", "noimage"}}},
              {"spec",
               {{"terminationGracePeriodSeconds", 1},
-               {"containers", {{{"name", "c"}, {"image", "nosuch:1.0"}}}}}}});
-  json pod = WaitPod("noimage", [](const json& p) {
-    const json* c = Status(p, "c");
-    return c && (*c)["state"].contains("waiting") &&
-           (*c)["state"]["waiting"]["reason"] == "ErrImagePull";
-  });
+               {"containers",
+                {{{"name", "c"}, {"image", "nosuch:1.0"}, {"imagePullPolicy", "Never"}}}}}}});
+  json pod = WaitPod("noimage",
+                     [](const json& p) { return WaitingReason(p, "c") == "ErrImageNeverPull"; });
   const std::string msg = (*Status(pod, "c"))["state"]["waiting"]["message"];
-  EXPECT_NE(msg.find("korc image import"), std::string::npos) << msg;
+  EXPECT_EQ(msg, "Container image \"nosuch:1.0\" is not present with pull policy of Never");
   EXPECT_EQ(pod["status"]["phase"], "Pending");
   DeleteAndWaitGone("noimage");
+}
+
+// Images from a registry (Debian's docker-registry on this test's loopback).
+class KubeletPullTest : public KubeletTest {
+ protected:
+  void SetUp() override {
+    KORC_REQUIRE(korc::testing::LocalRegistry::MissingTools().empty(),
+                 "pulls need a local registry: " + korc::testing::LocalRegistry::MissingTools());
+    KubeletTest::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    ASSERT_TRUE(registry_.Start().ok());
+  }
+  void TearDown() override {
+    KubeletTest::TearDown();
+    registry_.Stop();
+  }
+
+  // busybox with `config`, pushed as `repo_tag`; its manifest digest.
+  std::string PushBusybox(const std::string& repo_tag, const korc::testing::ImageConfig& config) {
+    auto b = korc::testing::OciLayoutBuilder::Create(dir_ + "/layout-" + std::to_string(pushes_++));
+    EXPECT_TRUE(b.ok());
+    auto entries = korc::testing::BusyboxEntries();
+    EXPECT_TRUE(entries.ok()) << entries.status().ToString();
+    entries->push_back(korc::testing::Entry::Dir("srv"));
+    auto layer = b->AddLayer(*entries);
+    EXPECT_TRUE(layer.ok()) << layer.status().ToString();
+    auto image = b->AddImage({}, {*layer}, config);
+    EXPECT_TRUE(image.ok() && b->Write("t", *image).ok());
+    auto digest = registry_.Push(b->dir(), "t", repo_tag);
+    EXPECT_TRUE(digest.ok()) << digest.status().ToString();
+    return digest.ok() ? *digest : "";
+  }
+
+  std::string LogOf(const std::string& pod, const std::string& want) {
+    korc::testing::HttpResult r;
+    const auto deadline = Clock::now() + 10s;
+    while (Clock::now() < deadline) {
+      r = Call("GET", "/api/v1/namespaces/default/pods/" + pod + "/log");
+      if (r.code == 200 && r.body.find(want) != std::string::npos) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    return r.body;
+  }
+
+  korc::testing::LocalRegistry registry_;
+  int pushes_ = 0;
+};
+
+TEST_F(KubeletPullTest, PullsAnImageAndRunsWhatItsConfigSays) {
+  korc::testing::ImageConfig config;
+  config.entrypoint = {"/bin/sh", "-c"};
+  config.cmd = {"echo \"$GREETING from $(pwd)\"; exec sleep 3600"};
+  config.env.push_back("GREETING=hello");
+  config.working_dir = "/srv";
+  const std::string ref = registry_.address() + "/demo/busybox:1";
+  const std::string digest = PushBusybox("demo/busybox:1", config);
+  ASSERT_FALSE(digest.empty());
+  CreatePod({{"metadata", {{"name", "pulled"}}},
+             {"spec",
+              {{"terminationGracePeriodSeconds", 1},
+               {"containers", {{{"name", "c"}, {"image", ref}}}}}}});
+  json pod = WaitPod("pulled", [](const json& p) { return Ready(p); });
+  const json* c = Status(pod, "c");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ((*c)["image"], ref);
+  EXPECT_EQ((*c)["imageID"], registry_.address() + "/demo/busybox@" + digest);
+  EXPECT_NE(LogOf("pulled", "hello from /srv").find("hello from /srv"), std::string::npos);
+
+  // By digest, args only (the image's entrypoint stays), env overriding the image's: from the
+  // store, no second pull.
+  CreatePod({{"metadata", {{"name", "by-digest"}}},
+             {"spec",
+              {{"terminationGracePeriodSeconds", 1},
+               {"containers",
+                {{{"name", "c"},
+                  {"image", registry_.address() + "/demo/busybox@" + digest},
+                  {"imagePullPolicy", "Never"},
+                  {"env", {{{"name", "GREETING"}, {"value", "bonjour"}}}},
+                  {"args", {"echo \"args $GREETING\"; exec sleep 3600"}}}}}}}});
+  WaitPod("by-digest", [](const json& p) { return Ready(p); });
+  EXPECT_NE(LogOf("by-digest", "args bonjour").find("args bonjour"), std::string::npos);
+  DeleteAndWaitGone("pulled");
+  DeleteAndWaitGone("by-digest");
+}
+
+TEST_F(KubeletPullTest, AFailedPullBacksOffAndRunsOncePushed) {
+  const std::string ref = registry_.address() + "/late/busybox:1";
+  CreatePod(
+      {{"metadata", {{"name", "late"}}},
+       {"spec",
+        {{"terminationGracePeriodSeconds", 1},
+         {"containers",
+          {{{"name", "c"}, {"image", ref}, {"command", {"sh", "-c", "exec sleep 3600"}}}}}}}});
+  json pod = WaitPod("late", [](const json& p) { return WaitingReason(p, "c") == "ErrImagePull"; });
+  const std::string msg = (*Status(pod, "c"))["state"]["waiting"]["message"];
+  EXPECT_NE(msg.find("Failed to pull image \"" + ref + "\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("MANIFEST_UNKNOWN"), std::string::npos) << msg;
+  WaitPod("late", [](const json& p) { return WaitingReason(p, "c") == "ImagePullBackOff"; });
+  ASSERT_FALSE(PushBusybox("late/busybox:1", {}).empty());
+  WaitPod("late", [](const json& p) { return Ready(p); });  // the back-off is at most 4 s
+  DeleteAndWaitGone("late");
 }
 
 TEST_F(KubeletTest, RestartedKubeletReattaches) {
