@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/flags.h"
+#include "cli/node_flags.h"
 #include "cli/verbs.h"
 #include "components/kubelet/images/image_store.h"
 #include "components/kubelet/images/puller.h"
@@ -78,12 +79,14 @@ int Fail(const std::string& what) {
 int Image(const Args& args) {
   po::options_description opts(kUsage);
   std::string store_dir, data_dir;
-  std::vector<std::string> words, insecure;
+  std::vector<std::string> words, insecure, mirrors;
   std::string creds;
   opts.add_options()("help,h", "show this help")("creds", po::value(&creds),
                                                  "pull: USER:PASSWORD for the registry")(
       "insecure-registry", po::value(&insecure)->composing(),
       "pull: a registry HOST[:PORT] to reach over plain HTTP (repeatable)")(
+      "registry-mirror", po::value(&mirrors)->composing(),
+      "pull: DOMAIN=HOST[:PORT], pull DOMAIN's images from HOST (repeatable)")(
       "store", po::value(&store_dir), "the image store directory")(
       "data-dir", po::value(&data_dir), "the node's data dir: the store is DIR/node/images")(
       "args", po::value(&words), "pull NAME... | import NAME[:TAG] PATH | ls | rm NAME... | prune");
@@ -139,6 +142,9 @@ int Image(const Args& args) {
   if (sub == "pull") {
     images::RegistryOptions options;
     options.insecure = insecure;
+    auto parsed = ParseRegistryMirrors(mirrors);
+    if (!parsed.ok()) return usage_error(parsed.status().message());
+    options.mirrors = *parsed;
     images::Registry registry(options);
     images::Puller puller(store->get(), &registry);
     std::vector<images::Credential> credentials;

@@ -33,7 +33,25 @@ void AddNodeFlags(po::options_description& opts, NodeFlags* f) {
       "restart-backoff-max", po::value(&f->backoff_max_s)->default_value(300),
       "seconds those delays grow to at most")(
       "insecure-registry", po::value(&f->insecure_registries)->composing(),
-      "a registry HOST[:PORT] to pull from over plain HTTP (repeatable; loopback always is)");
+      "a registry HOST[:PORT] to pull from over plain HTTP (repeatable; loopback always is)")(
+      "registry-mirror", po::value(&f->registry_mirrors)->composing(),
+      "DOMAIN=HOST[:PORT]: pull DOMAIN's images (e.g. docker.io's) from HOST (repeatable)");
+}
+
+Result<std::map<std::string, std::string>> ParseRegistryMirrors(
+    const std::vector<std::string>& flags) {
+  std::map<std::string, std::string> out;
+  for (const auto& f : flags) {
+    size_t eq = f.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == f.size() ||
+        f.find('/') != std::string::npos) {
+      return Status::Invalid("--registry-mirror \"" + f + "\": want DOMAIN=HOST[:PORT]");
+    }
+    std::string domain = f.substr(0, eq);
+    if (domain == "index.docker.io" || domain == "registry-1.docker.io") domain = "docker.io";
+    out[domain] = f.substr(eq + 1);
+  }
+  return out;
 }
 
 Result<kubelet::KubeletOptions> NodeOptionsFrom(const NodeFlags& f, const std::string& data_dir) {
@@ -57,6 +75,7 @@ Result<kubelet::KubeletOptions> NodeOptionsFrom(const NodeFlags& f, const std::s
     }
   }
   o.insecure_registries = f.insecure_registries;
+  KORC_ASSIGN_OR_RETURN(o.registry_mirrors, ParseRegistryMirrors(f.registry_mirrors));
   o.data_dir = data_dir + "/node";
   return o;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,12 @@ struct NodeFlags {
   int max_pods = 110;
   int backoff_s = 10, backoff_max_s = 300;
   std::vector<std::string> insecure_registries;
+  std::vector<std::string> registry_mirrors;  // "DOMAIN=HOST[:PORT]"
 };
+
+// "docker.io=127.0.0.1:5000" flags -> {docker.io: 127.0.0.1:5000}; Invalid naming the bad one.
+Result<std::map<std::string, std::string>> ParseRegistryMirrors(
+    const std::vector<std::string>& flags);
 
 void AddNodeFlags(boost::program_options::options_description& opts, NodeFlags* flags);
 // Kubelet options from the flags; Invalid naming the flag when one is out of range.

@@ -365,6 +365,7 @@ Result<std::unique_ptr<Kubelet>> Kubelet::Start(zmq::context_t& ctx, KubeletOpti
   KORC_ASSIGN_OR_RETURN(k->images_, images::ImageStore::Open(options.data_dir + "/images"));
   images::RegistryOptions registry_options;
   registry_options.insecure = options.insecure_registries;
+  registry_options.mirrors = options.registry_mirrors;
   k->registry_ = std::make_unique<images::Registry>(registry_options);
   k->puller_ = std::make_unique<images::Puller>(k->images_.get(), k->registry_.get());
   images::ImageManagerOptions image_options;

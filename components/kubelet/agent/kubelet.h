@@ -24,6 +24,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -75,6 +76,8 @@ struct KubeletOptions {
   std::chrono::nanoseconds backoff_max = std::chrono::minutes(5);
   // Registries (HOST[:PORT]) pulled from over plain HTTP; loopback ones always are.
   std::vector<std::string> insecure_registries;
+  // Registry domain -> HOST[:PORT] pulled from instead (images::RegistryOptions::mirrors).
+  std::map<std::string, std::string> registry_mirrors;
   // On Stop: stop every Pod (node shutdown) or leave them running for the next kubelet.
   bool stop_pods_on_exit = false;
   reactor::RuntimeOptions bus;  // endpoints of the API server's bus

@@ -158,9 +158,12 @@ struct Registry::Request {
 Registry::Registry(RegistryOptions options) : options_(std::move(options)) { InitCurl(); }
 
 std::string Registry::BaseUrl(std::string_view domain) const {
-  bool insecure = IsLoopbackHost(domain);
-  for (const auto& h : options_.insecure) insecure |= h == domain || h == HostOf(domain);
   std::string host = domain == "docker.io" ? "registry-1.docker.io" : std::string(domain);
+  if (auto it = options_.mirrors.find(std::string(domain)); it != options_.mirrors.end()) {
+    host = it->second;
+  }
+  bool insecure = IsLoopbackHost(host);
+  for (const auto& h : options_.insecure) insecure |= h == host || h == HostOf(host);
   return (insecure ? "http://" : "https://") + host;
 }
 
@@ -260,7 +263,11 @@ Result<Registry::Response> Registry::Send(const ImageName& name, Request& req,
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 
     CURLcode rc = curl_easy_perform(c);
-    const std::string what = "registry " + name.domain + ": " + req.method + " " + req.path;
+    const std::string what =
+        "registry " + name.domain +
+        (options_.mirrors.count(name.domain) ? " (mirror " + url.substr(0, url.find('/', 8)) + ")"
+                                             : "") +
+        ": " + req.method + " " + req.path;
     if (t.too_large) return Status::Invalid(what + ": the response is larger than 4 MiB");
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && t.aborted)) {
       return Status::Unavailable(what + ": " + (errbuf[0] ? errbuf : curl_easy_strerror(rc)));

@@ -62,6 +62,10 @@ struct RegistryOptions {
   // Registries ("host" or "host:port") spoken to over plain HTTP. Loopback addresses and
   // "localhost" always are.
   std::vector<std::string> insecure;
+  // Registry domain -> the HOST[:PORT] to pull its images from instead ("docker.io" ->
+  // "127.0.0.1:5000"). The mirror serves the same repository names; there is no fallback
+  // to the original registry.
+  std::map<std::string, std::string> mirrors;
   // Total time allowed for one request that returns a small body (manifests, tokens); blob
   // downloads instead fail when fewer than 1 KiB/s arrive for `stall_timeout`.
   std::chrono::seconds request_timeout{60};
@@ -102,7 +106,7 @@ class Registry {
                  const std::function<void(int64_t)>& progress = {}) const;
 
   // "http" or "https" for `domain`, and the host the API lives on ("docker.io" ->
-  // "registry-1.docker.io").
+  // "registry-1.docker.io", or its mirror).
   std::string BaseUrl(std::string_view domain) const;
   const RegistryOptions& options() const { return options_; }
 
