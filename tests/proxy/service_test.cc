@@ -8,9 +8,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "components/kubelet/agent/kubelet.h"
@@ -18,7 +20,10 @@
 #include "components/kubelet/network/service_addresses.h"
 #include "components/proxy/proxy.h"
 #include "components/scheduler/scheduler.h"
+#include "core/codec.h"
 #include "tests/apiserver/http_client.h"
+#include "tests/images/oci_builder.h"
+#include "tests/images/registry_fixture.h"
 #include "tests/integration/cluster.h"
 #include "tests/node_env.h"
 #include "tests/proxy/backend.h"
@@ -88,6 +93,11 @@ class ServiceTest : public ::testing::Test {
     o.pod_cidr = "10.250.0.0/24";
     o.stop_pods_on_exit = true;
     o.bus = cluster_.runtime_options();
+    // docker.io's images (the seed's `mysql`) come from a registry on this test's loopback.
+    if (korc::testing::LocalRegistry::MissingTools().empty()) {
+      ASSERT_TRUE(registry_.Start().ok());
+      o.registry_mirrors["docker.io"] = registry_.address();
+    }
     Proxier* proxier = &proxy_->proxier();
     o.metrics = [proxier] { return proxier->PrometheusText(); };
     auto k = kubelet::Kubelet::Start(cluster_.ctx(), o);
@@ -199,6 +209,7 @@ class ServiceTest : public ::testing::Test {
   std::thread scheduler_thread_;
   std::atomic<bool> stop_{false};
   std::string dir_;
+  korc::testing::LocalRegistry registry_;
   std::unique_ptr<Proxy> proxy_;
   std::unique_ptr<kubelet::Kubelet> kubelet_;
 };
@@ -373,6 +384,73 @@ TEST_F(ServiceTest, ClusterIpBalancesOverTheReadyPodsOfAnRc) {
   const auto until = Clock::now() + 5s;
   while (Clock::now() < until && answers_at_all()) std::this_thread::sleep_for(50ms);
   EXPECT_FALSE(answers_at_all());
+}
+
+std::string ReadSource(const std::string& path) {
+  std::ifstream in(std::string(KORC_SOURCE) + "/" + path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The seed's example as written (examples/seed.yaml: an RC of `image: mysql` and its
+// Service), the node pulling docker.io's mysql from a mirror that serves the stand-in image
+// of examples/mysql-standin/ (busybox with MySQL's entrypoint contract).
+TEST_F(ServiceTest, TheSeedsMysqlRcRunsFromARegistry) {
+  KORC_REQUIRE(registry_.running(), "the seed's image comes from a local registry: " +
+                                        korc::testing::LocalRegistry::MissingTools());
+  auto layout = korc::testing::OciLayoutBuilder::Create(dir_ + "/mysql-layout");
+  ASSERT_TRUE(layout.ok());
+  auto entries = korc::testing::BusyboxEntries();
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  auto base = layout->AddLayer(*entries);
+  const std::string entrypoint = ReadSource("examples/mysql-standin/docker-entrypoint.sh");
+  ASSERT_FALSE(entrypoint.empty());
+  auto top = layout->AddLayer(
+      {korc::testing::Entry::Dir("usr"), korc::testing::Entry::Dir("usr/local"),
+       korc::testing::Entry::Dir("usr/local/bin"),
+       korc::testing::Entry::File("usr/local/bin/docker-entrypoint.sh", entrypoint, 0755)});
+  ASSERT_TRUE(base.ok() && top.ok());
+  korc::testing::ImageConfig config;
+  config.entrypoint = {"docker-entrypoint.sh"};
+  config.cmd = {"mysqld"};
+  auto image = layout->AddImage({}, {*base, *top}, config);
+  ASSERT_TRUE(image.ok() && layout->Write("latest", *image).ok());
+  auto digest = registry_.Push(layout->dir(), "latest", "library/mysql:latest");
+  ASSERT_TRUE(digest.ok()) << digest.status().ToString();
+
+  auto docs = DecodeYamlStream(ReadSource("examples/seed.yaml"));
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  ASSERT_EQ(docs->size(), 2u);
+  for (const auto& doc : *docs) {
+    const std::string resource = std::holds_alternative<api::Service>(doc.decoded.object)
+                                     ? "services"
+                                     : "replicationcontrollers";
+    auto r = Call("POST", "/api/v1/namespaces/default/" + resource, EncodeJson(doc.decoded.object));
+    ASSERT_EQ(r.code, 201) << r.body;
+  }
+  const auto deadline = Clock::now() + 60s;
+  json pods;
+  std::string pod;
+  while (Clock::now() < deadline && pod.empty()) {
+    pods = Get("/api/v1/namespaces/default/pods?labelSelector=app%3Dmysql");
+    for (const auto& p : pods.value("items", json::array())) {
+      for (const auto& c : p["status"].value("containerStatuses", json::array())) {
+        if (c.value("ready", false)) pod = p["metadata"]["name"];
+      }
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_FALSE(pod.empty()) << "no Ready mysql Pod: " << pods.dump(1);
+  json p = Get("/api/v1/namespaces/default/pods/" + pod);
+  const json& status = p["status"]["containerStatuses"][0];
+  EXPECT_EQ(status["image"], "mysql");
+  EXPECT_EQ(status["imageID"], "docker.io/library/mysql@" + *digest);
+  // Through the Service: the stand-in answers with the name of the Pod it runs in.
+  json service = Get("/api/v1/namespaces/default/services/mysql");
+  const std::string ip = service["spec"]["clusterIP"];
+  ASSERT_FALSE(ip.empty());
+  ExpectAnswers(ip, 3306, {pod});
 }
 
 }  // namespace
