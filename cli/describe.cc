@@ -172,7 +172,7 @@ int Describe(const Args& args) {
       "every object whose name starts with it (`korc describe pods web` finds web-x7k2q).\n"
       "Without a NAME, describes every object of the kind (that -l selects).\n\n"
       "Kinds: pods (po), replicationcontrollers (rc), services (svc), endpoints (ep),\n"
-      "nodes, namespaces (ns), events.\n\nFlags");
+      "nodes, namespaces (ns), events, secrets (keys and sizes, never values).\n\nFlags");
   std::string server, ns, selector;
   std::vector<std::string> positional;
   opts.add_options()("help,h", "show this help")(
@@ -213,7 +213,7 @@ int Describe(const Args& args) {
     const KindInfo* k = FindResource(word);
     if (!k) {
       std::cerr << "korc describe: the server doesn't have a resource type \"" << word
-                << "\" (try pods, rc, svc, ep, nodes, ns, events)\n";
+                << "\" (try pods, rc, svc, ep, nodes, ns, events, secrets)\n";
       return 1;
     }
     kinds.push_back(k);

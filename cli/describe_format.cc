@@ -904,6 +904,22 @@ std::string DescribeLease(const api::Lease& l, const std::vector<api::KubeEvent>
   return w.Done();
 }
 
+// kubectl's describeSecret: the keys and how many bytes each holds, never the values (not
+// even a service account's token, which kubectl shows), and no Events section.
+std::string DescribeSecret(const api::Secret& s, const DescribeOptions&) {
+  PrefixWriter w;
+  w.Write(0, "Name:\t" + s.metadata.name + "\n");
+  w.Write(0, "Namespace:\t" + s.metadata.namespace_ + "\n");
+  PrintLabelsMultiline(w, "Labels", s.metadata.labels);
+  PrintAnnotationsMultiline(w, "Annotations", s.metadata.annotations);
+  w.Write(0, "\nType:\t" + s.type + "\n");
+  w.Write(0, "\nData\n====\n");
+  for (const auto& [key, value] : s.data) {
+    w.Write(0, key + ":\t" + std::to_string(value.value.size()) + " bytes\n");
+  }
+  return w.Done();
+}
+
 std::string DescribeObject(const api::Object& object, const Related& related,
                            const DescribeOptions& options) {
   const auto& ev = related.events;
@@ -924,6 +940,8 @@ std::string DescribeObject(const api::Object& object, const Related& related,
           return DescribeNamespace(o, ev, options);
         } else if constexpr (std::is_same_v<T, api::Lease>) {
           return DescribeLease(o, ev, options);
+        } else if constexpr (std::is_same_v<T, api::Secret>) {
+          return DescribeSecret(o, options);
         } else {
           return DescribeKubeEvent(o, ev, options);
         }

@@ -60,6 +60,10 @@ std::string DescribeKubeEvent(const api::KubeEvent& event,
 std::string DescribeLease(const api::Lease& lease, const std::vector<api::KubeEvent>& events,
                           const DescribeOptions& options);
 
+// kubectl's Secret describer: type, then each data key with its size ("password:  6 bytes"),
+// never its value.
+std::string DescribeSecret(const api::Secret& secret, const DescribeOptions& options);
+
 // A pod's quality-of-service class as Kubernetes computes it from its containers' cpu and
 // memory requests and limits: "Guaranteed", "Burstable" or "BestEffort".
 std::string PodQosClass(const api::PodSpec& spec);

@@ -7,6 +7,7 @@
 #include "cli/flags.h"
 #include "cli/output.h"
 #include "cli/verbs.h"
+#include "core/codec.h"
 
 namespace korc::cli {
 
@@ -52,6 +53,16 @@ int Events(const Args& args) {
   const char* kFormat = "%-7s %-27s %-9s %-45s %-32s %-6s %s\n";
   Status st = client->Stream(target, "application/json", [&](std::string_view line) {
     if (output == "json") {
+      // Records carry no object unless asked (includeObject); a Secret's never shows in clear.
+      if (line.find("\"object\":") != std::string_view::npos &&
+          line.find("\"kind\":\"Secret\"") != std::string_view::npos) {
+        auto e = nlohmann::json::parse(line, nullptr, false);
+        if (e.is_object() && e.contains("object")) {
+          e["object"] = nlohmann::json::parse(RedactedJson(e["object"].dump()), nullptr, false);
+          std::cout << e.dump() << std::endl;
+          return true;
+        }
+      }
       std::cout << line << std::endl;
       return true;
     }

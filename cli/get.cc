@@ -22,6 +22,12 @@ constexpr const char* kTableAccept =
 
 std::string Cell(const json& c) { return c.is_string() ? c.get<std::string>() : c.dump(); }
 
+// An object as printed for people: a Secret's data values become "<N bytes>".
+json ForPeople(const json& object) {
+  if (!object.is_object() || object.value("kind", "") != "Secret") return object;
+  return json::parse(RedactedJson(object.dump()), nullptr, false);
+}
+
 // Table rows as text: priority-0 columns, or all with wide; NAMESPACE first with -A.
 std::vector<std::vector<std::string>> Rows(const json& table, bool wide, bool all_namespaces,
                                            bool header) {
@@ -53,7 +59,8 @@ std::vector<std::vector<std::string>> Rows(const json& table, bool wide, bool al
 int Get(const Args& args) {
   po::options_description opts(
       "Usage: korc get KIND [NAME] [-n NS | -A] [-l SELECTOR] [-o wide|json|yaml|name] [-w]\n\n"
-      "Shows objects as the API server prints them; -w keeps printing changes.\n\nFlags");
+      "Shows objects as the API server prints them; -w keeps printing changes. Secrets'\n"
+      "values are shown as \"<N bytes>\" (kubectl get -o yaml shows them, base64).\n\nFlags");
   std::string server, ns, selector, output;
   std::vector<std::string> positional;
   opts.add_options()("help,h", "show this help")(
@@ -73,7 +80,7 @@ int Get(const Args& args) {
   const KindInfo* kind = FindResource(positional[0]);
   if (!kind) {
     std::cerr << "korc get: the server doesn't have a resource type \"" << positional[0]
-              << "\" (try pods, rc, svc, ep, nodes, ns, events)\n";
+              << "\" (try pods, rc, svc, ep, nodes, ns, events, secrets)\n";
     return 1;
   }
   if (output != "" && output != "wide" && output != "json" && output != "yaml" &&
@@ -116,6 +123,11 @@ int Get(const Args& args) {
     std::vector<json> items =
         doc.contains("items") ? doc["items"].get<std::vector<json>>() : std::vector<json>{doc};
     if (output == "json") {
+      if (doc.contains("items") && doc["items"].is_array()) {
+        for (auto& item : doc["items"]) item = ForPeople(item);
+      } else {
+        doc = ForPeople(doc);
+      }
       std::cout << doc.dump(4) << "\n";
     } else {
       for (const auto& item : items) {
@@ -126,7 +138,8 @@ int Get(const Args& args) {
         }
         auto d = DecodeJson(item.dump());
         if (items.size() > 1) std::cout << "---\n";
-        std::cout << (d.ok() ? EncodeYaml(d->object) : item.dump(2) + "\n");
+        std::cout << (d.ok() ? EncodeYaml(d->object, {.redact_secrets = true})
+                             : ForPeople(item).dump(2) + "\n");
       }
     }
   }
@@ -143,7 +156,7 @@ int Get(const Args& args) {
           auto rows = Rows(ev["object"], output == "wide", all && kind->namespaced, false);
           std::cout << FormatTable(rows) << std::flush;
         } else {
-          std::cout << ev["object"].dump() << std::endl;
+          std::cout << ForPeople(ev["object"]).dump() << std::endl;
         }
         return true;
       });

@@ -88,6 +88,10 @@ std::string Summary(const api::Object& object) {
                  ", renewed " +
                  (o.spec.renew_time.empty() ? "never"
                                             : api::FormatRfc3339(o.spec.renew_time.unix_ns, true));
+        } else if constexpr (std::is_same_v<T, api::Secret>) {
+          // How much it holds, never what.
+          return o.type + ", " + std::to_string(o.data.size()) +
+                 (o.data.size() == 1 ? " data key" : " data keys");
         } else {
           return o.type + " " + o.reason + ": " + o.involved_object.kind + "/" +
                  o.involved_object.name;

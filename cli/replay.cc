@@ -40,29 +40,56 @@ Result<uint64_t> ResolvePoint(const storage::EventLog& log, std::string_view tex
   return storage::SeqAtTime(log, *t);
 }
 
-// Field-level differences between two JSON values, as "path: old → new" lines.
+// A value in a diff line. Under a Secret's data each value shows as "<N bytes>" (the diff
+// itself compares the real values, so a change of the same length still shows), and so
+// does the annotation where `kubectl apply` keeps a copy of the manifest.
+std::string Show(const std::string& path, const nlohmann::json& v, bool secret) {
+  if (!secret) return v.dump();
+  constexpr std::string_view kLastApplied = "kubectl.kubernetes.io/last-applied-configuration";
+  auto size_of = [](const nlohmann::json& e, bool base64) -> nlohmann::json {
+    if (!e.is_string()) return "<redacted>";
+    const auto& text = e.get_ref<const std::string&>();
+    return api::RedactedBytes(base64 ? api::Base64DecodedSize(text) : text.size());
+  };
+  if (path == "data" && v.is_object()) {
+    nlohmann::json shown = nlohmann::json::object();
+    for (const auto& [k, e] : v.items()) shown[k] = size_of(e, true);
+    return shown.dump();
+  }
+  if (path.starts_with("data.")) return size_of(v, true).dump();
+  if (path == "metadata.annotations" && v.is_object() && v.contains(kLastApplied)) {
+    nlohmann::json shown = v;
+    shown[std::string(kLastApplied)] = size_of(v[std::string(kLastApplied)], false);
+    return shown.dump();
+  }
+  if (path == "metadata.annotations." + std::string(kLastApplied)) return size_of(v, false).dump();
+  return v.dump();
+}
+
+// Field-level differences between two JSON values, as "path: old → new" lines; `secret`
+// when they are a Secret's, whose data values are not shown.
 void DiffJson(const std::string& path, const nlohmann::json& a, const nlohmann::json& b,
-              std::vector<std::string>* out) {
+              bool secret, std::vector<std::string>* out) {
   if (a == b) return;
   auto child = [&](const std::string& k) { return path.empty() ? k : path + "." + k; };
   if (a.is_object() && b.is_object()) {
     for (const auto& [k, v] : a.items()) {
       if (path == "metadata" && k == "resourceVersion") continue;  // shown in the header
       if (!b.contains(k)) {
-        out->push_back("- " + child(k) + ": " + v.dump());
+        out->push_back("- " + child(k) + ": " + Show(child(k), v, secret));
       } else {
-        DiffJson(child(k), v, b[k], out);
+        DiffJson(child(k), v, b[k], secret, out);
       }
     }
     for (const auto& [k, v] : b.items()) {
-      if (!a.contains(k)) out->push_back("+ " + child(k) + ": " + v.dump());
+      if (!a.contains(k)) out->push_back("+ " + child(k) + ": " + Show(child(k), v, secret));
     }
     return;
   }
   if (a.is_array() && b.is_array()) {
     size_t n = std::min(a.size(), b.size());
     for (size_t i = 0; i < n; ++i) {
-      DiffJson(path + "[" + std::to_string(i) + "]", a[i], b[i], out);
+      DiffJson(path + "[" + std::to_string(i) + "]", a[i], b[i], secret, out);
     }
     for (size_t i = n; i < a.size(); ++i) {
       out->push_back("- " + path + "[" + std::to_string(i) + "]: " + a[i].dump());
@@ -72,7 +99,7 @@ void DiffJson(const std::string& path, const nlohmann::json& a, const nlohmann::
     }
     return;
   }
-  out->push_back("~ " + path + ": " + a.dump() + " → " + b.dump());
+  out->push_back("~ " + path + ": " + Show(path, a, secret) + " → " + Show(path, b, secret));
 }
 
 std::string Describe(const storage::StoredObject& o) {
@@ -123,7 +150,8 @@ int PrintDiff(const storage::EventLog& log, std::string_view range, std::string_
                   << after[j]->seq << ")\n";
         std::vector<std::string> lines;
         DiffJson("", nlohmann::json::parse(before[i]->object, nullptr, false),
-                 nlohmann::json::parse(after[j]->object, nullptr, false), &lines);
+                 nlohmann::json::parse(after[j]->object, nullptr, false),
+                 after[j]->kind == "Secret", &lines);
         for (const auto& l : lines) std::cout << "    " << l << "\n";
         ++changes;
       }
@@ -142,7 +170,8 @@ int Replay(const Args& args) {
       "       korc replay --data-dir DIR --diff A..B [--kind K]\n\n"
       "Rebuilds the cluster's state at any point of its history from the event log alone\n"
       "(starting at the nearest snapshot below it), or lists what changed between two\n"
-      "points, field by field. The cluster must not be running (it holds the log).\n\nFlags");
+      "points, field by field. The cluster must not be running (it holds the log).\n"
+      "Secrets' values are shown as \"<N bytes>\", never as they are.\n\nFlags");
   std::string data_dir, at, output, kind_name, diff;
   opts.add_options()("help,h", "show this help")(
       "data-dir", po::value(&data_dir)->default_value("korc-data"), "the cluster's data folder")(
@@ -161,7 +190,7 @@ int Replay(const Args& args) {
     const KindInfo* k = FindResource(kind_name);
     if (!k) {
       std::cerr << "korc replay: the kind \"" << kind_name << "\" is not served (try pods, rc, "
-                << "services, endpoints, nodes, namespaces, events)\n";
+                << "services, endpoints, nodes, namespaces, events, secrets)\n";
       return 2;
     }
     kind = k->kind;
@@ -191,7 +220,7 @@ int Replay(const Args& args) {
                       std::to_string(*seq) + R"("},"items":[)";
     for (size_t i = 0; i < objects.size(); ++i) {
       if (i) out += ",";
-      out += objects[i]->object;
+      out += RedactedJson(objects[i]->object);
     }
     out += "]}";
     std::cout << nlohmann::json::parse(out).dump(2) << "\n";
@@ -205,7 +234,7 @@ int Replay(const Args& args) {
         std::cerr << "korc replay: " << Describe(*o) << ": " << d.status().message() << "\n";
         return 1;
       }
-      std::cout << "---\n" << EncodeYaml(d->object);
+      std::cout << "---\n" << EncodeYaml(d->object, {.redact_secrets = true});
     }
     return 0;
   }

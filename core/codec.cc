@@ -437,23 +437,58 @@ Result<T> DecodeJsonAs(std::string_view json, std::vector<std::string>* unknown_
   return out;
 }
 
-std::string EncodeJson(const api::Object& object) {
+namespace {
+
+// What redact_secrets changes beyond the data values: `kubectl apply` keeps the whole
+// manifest, data included, in an annotation.
+template <class T>
+void RedactAnnotations(T& x) {
+  if constexpr (std::is_same_v<T, api::Secret>) {
+    auto it = x.metadata.annotations.find("kubectl.kubernetes.io/last-applied-configuration");
+    if (it != x.metadata.annotations.end()) it->second = api::RedactedBytes(it->second.size());
+  }
+}
+
+}  // namespace
+
+std::string EncodeJson(const api::Object& object, const EncodeOptions& options) {
   std::string out;
   out.reserve(1024);
   JsonWriter w(out);
+  Encoder<JsonWriter> encoder(w, options.redact_secrets);
   std::visit(
       [&](const auto& x) {
-        if (x.kind.empty() || x.api_version.empty()) {
+        if (x.kind.empty() || x.api_version.empty() || options.redact_secrets) {
           auto copy = x;
           copy.api_version = KindOf(object).api_version;
           copy.kind = KindOf(object).kind;
-          Encoder<JsonWriter>(w).Encode(copy);
+          if (options.redact_secrets) RedactAnnotations(copy);
+          encoder.Encode(copy);
         } else {
-          Encoder<JsonWriter>(w).Encode(x);
+          encoder.Encode(x);
         }
       },
       object);
   return out;
+}
+
+std::string RedactedJson(std::string_view object_json) {
+  // Only a Secret has anything to hide; most objects are passed through unparsed.
+  if (object_json.find("\"Secret\"") == std::string_view::npos) return std::string(object_json);
+  auto d = DecodeJson(object_json);
+  if (d.ok()) {
+    if (!std::holds_alternative<api::Secret>(d->object)) return std::string(object_json);
+    return EncodeJson(d->object, {.redact_secrets = true});
+  }
+  // Not an object korc can read; if it might be a Secret, say so without its text.
+  nlohmann::json j = nlohmann::json::parse(object_json, nullptr, false);
+  if (j.is_object() && j.value("kind", "") != "Secret") return std::string(object_json);
+  nlohmann::json stub = {{"kind", "Secret"}, {"apiVersion", "v1"}, {"data", "<redacted>"}};
+  if (j.is_object() && j.contains("metadata") && j["metadata"].is_object()) {
+    stub["metadata"] = {{"name", j["metadata"].value("name", "")},
+                        {"namespace", j["metadata"].value("namespace", "")}};
+  }
+  return stub.dump();
 }
 
 template <class T>
@@ -464,7 +499,7 @@ std::string EncodeJsonAs(const T& value) {
   return out;
 }
 
-std::string EncodeYaml(const api::Object& object) {
+std::string EncodeYaml(const api::Object& object, const EncodeOptions& options) {
   YAML::Emitter e;
   YamlWriter w(e);
   std::visit(
@@ -472,7 +507,8 @@ std::string EncodeYaml(const api::Object& object) {
         auto copy = x;
         copy.api_version = KindOf(object).api_version;
         copy.kind = KindOf(object).kind;
-        Encoder<YamlWriter>(w).Encode(copy);
+        if (options.redact_secrets) RedactAnnotations(copy);
+        Encoder<YamlWriter>(w, options.redact_secrets).Encode(copy);
       },
       object);
   std::string out = e.c_str();
@@ -523,6 +559,7 @@ KORC_INSTANTIATE_CODEC(api::Node)
 KORC_INSTANTIATE_CODEC(api::Namespace)
 KORC_INSTANTIATE_CODEC(api::KubeEvent)
 KORC_INSTANTIATE_CODEC(api::Lease)
+KORC_INSTANTIATE_CODEC(api::Secret)
 KORC_INSTANTIATE_CODEC(api::StatusObject)
 KORC_INSTANTIATE_CODEC(api::ObjectMeta)
 #undef KORC_INSTANTIATE_CODEC

@@ -34,8 +34,15 @@ Result<Decoded> DecodeJson(std::string_view json);
 template <class T>
 Result<T> DecodeJsonAs(std::string_view json, std::vector<std::string>* unknown_fields);
 
+// How an object is written. Output meant for people (the CLI's YAML, diffs and summaries,
+// log lines) sets redact_secrets: a Secret's data values are written as "<N bytes>" instead
+// of their base64. The API itself returns them, as Kubernetes does.
+struct EncodeOptions {
+  bool redact_secrets = false;
+};
+
 // Encodes as compact JSON; apiVersion and kind are filled in when empty.
-std::string EncodeJson(const api::Object& object);
+std::string EncodeJson(const api::Object& object, const EncodeOptions& options = {});
 template <class T>
 std::string EncodeJsonAs(const T& value);  // any schema-described value, as it is
 
@@ -51,7 +58,12 @@ struct Manifest {
 Result<std::vector<Manifest>> DecodeYamlStream(std::string_view text);
 
 // Encodes as block-style YAML, apiVersion and kind first.
-std::string EncodeYaml(const api::Object& object);
+std::string EncodeYaml(const api::Object& object, const EncodeOptions& options = {});
+
+// An object's JSON as the log and the API hold it, made fit for people: a Secret's comes
+// back re-encoded with redact_secrets (a Secret that does not decode gives a stub that names
+// it and holds no data); any other kind's comes back as it is.
+std::string RedactedJson(std::string_view object_json);
 
 // Where a JSON text stops parsing: 1-based line and column of the first syntax error
 // (0, 0 when it parses).

@@ -73,6 +73,15 @@ void PostDefault(api::NodeSpec& s) {
   }
 }
 
+// stringData is write-only, as in Kubernetes (which merges it while converting from v1):
+// its keys go into data, overriding what data had under the same key, and it is never
+// stored. Running this on every create, update and patch result is what makes
+// `kubectl create secret generic --from-literal` and stringData patches work.
+void PostDefault(api::Secret& s) {
+  for (auto& [key, value] : s.string_data) s.data[key] = api::Bytes{std::move(value), {}};
+  s.string_data.clear();
+}
+
 template <class T>
 struct IsOptionalInt : std::false_type {};
 template <class T>

@@ -46,6 +46,7 @@ bool IsSelectableField(const KindInfo& kind, std::string_view field) {
       {"ReplicationController", {"status.replicas"}},
       {"Node", {"spec.unschedulable"}},
       {"Namespace", {"status.phase"}},
+      {"Secret", {"type"}},
       {"Event",
        {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
         "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",

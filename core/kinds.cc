@@ -34,6 +34,8 @@ constexpr std::array kKinds = {
              IndexOf<api::Namespace>()},
     KindInfo{"Event", "events", "event", "ev", true, NameRule::kPathSegment,
              IndexOf<api::KubeEvent>()},
+    KindInfo{"Secret", "secrets", "secret", "", true, NameRule::kDns1123Subdomain,
+             IndexOf<api::Secret>()},
     KindInfo{"Lease", "leases", "lease", "", true, NameRule::kDns1123Subdomain,
              IndexOf<api::Lease>(), "coordination.k8s.io", "coordination.k8s.io/v1"},
 };

@@ -984,6 +984,37 @@ struct KubeEvent {
 };
 
 // ---------------------------------------------------------------------------------------
+// Secret: a small amount of sensitive data (registry credentials for a Pod's
+// imagePullSecrets, passwords, keys). `data` holds raw bytes (base64 on the wire);
+// `stringData` is write-only: defaulting merges it into `data` (its keys win) and clears it,
+// so a stored or returned Secret never carries it. Output meant for people shows each value
+// as "<N bytes>" (EncodeOptions::redact_secrets).
+
+struct Secret {
+  std::string api_version;
+  std::string kind;
+  ObjectMeta metadata;
+  std::optional<bool> immutable;
+  std::map<std::string, Bytes> data;
+  StringMap string_data;
+  std::string type;
+  bool operator==(const Secret&) const = default;
+};
+
+// The types whose data korc checks, as Kubernetes' ValidateSecret does.
+inline constexpr std::string_view kSecretTypeOpaque = "Opaque";
+inline constexpr std::string_view kSecretTypeDockerConfigJson = "kubernetes.io/dockerconfigjson";
+inline constexpr std::string_view kSecretTypeDockercfg = "kubernetes.io/dockercfg";
+inline constexpr std::string_view kSecretTypeBasicAuth = "kubernetes.io/basic-auth";
+inline constexpr std::string_view kSecretTypeSshAuth = "kubernetes.io/ssh-auth";
+inline constexpr std::string_view kSecretTypeTls = "kubernetes.io/tls";
+inline constexpr std::string_view kSecretTypeServiceAccountToken =
+    "kubernetes.io/service-account-token";
+// The data keys those types require.
+inline constexpr std::string_view kDockerConfigJsonKey = ".dockerconfigjson";
+inline constexpr std::string_view kDockerConfigKey = ".dockercfg";
+
+// ---------------------------------------------------------------------------------------
 // Lease (coordination.k8s.io/v1): a small object a holder renews to say it is alive. Each
 // kubelet renews kube-node-lease/<node name> every few seconds, so that heartbeats do not
 // rewrite the whole Node.
@@ -1052,6 +1083,16 @@ constexpr auto Fields(const Lease*) {
   using T = Lease;
   return std::tuple{F("apiVersion", &T::api_version), F("kind", &T::kind),
                     F("metadata", &T::metadata), F("spec", &T::spec)};
+}
+constexpr auto Fields(const Secret*) {
+  using T = Secret;
+  return std::tuple{F("apiVersion", &T::api_version),
+                    F("kind", &T::kind),
+                    F("metadata", &T::metadata),
+                    F("immutable", &T::immutable),
+                    F("data", &T::data),
+                    F("stringData", &T::string_data),
+                    F("type", &T::type).Default(kSecretTypeOpaque)};
 }
 constexpr auto Fields(const KubeEvent*) {
   using T = KubeEvent;
@@ -1140,8 +1181,8 @@ constexpr auto Fields(const StatusObject*) {
 // ---------------------------------------------------------------------------------------
 // Any object of a served kind.
 
-using Object =
-    std::variant<Pod, ReplicationController, Service, Endpoints, Node, Namespace, KubeEvent, Lease>;
+using Object = std::variant<Pod, ReplicationController, Service, Endpoints, Node, Namespace,
+                            KubeEvent, Lease, Secret>;
 
 // The metadata every object has.
 inline ObjectMeta& Meta(Object& o) {

@@ -170,6 +170,15 @@ class Decoder {
         return;
       }
       out = std::move(q).value();
+    } else if constexpr (std::is_same_v<T, api::Bytes>) {
+      std::string_view s;
+      if (!n.String(&s)) return Fail(n, "a base64 string");
+      size_t at = 0;
+      if (auto bytes = api::Base64Decode(s, &at)) {
+        out = api::Bytes{std::move(*bytes), {}};
+      } else {
+        out = api::Bytes{std::string(s), "illegal base64 data at input byte " + std::to_string(at)};
+      }
     } else if constexpr (std::is_same_v<T, api::Time> || std::is_same_v<T, api::MicroTime>) {
       std::string_view s;
       if (!n.String(&s)) return Fail(n, "an RFC 3339 time string");
@@ -210,10 +219,12 @@ class Decoder {
 
 // Writers must provide: BeginObject(), EndObject(), BeginArray(), EndArray(),
 // Key(std::string_view), String(std::string_view), Int(int64_t), Bool(bool), Null().
+// With `redact_bytes`, Bytes values (a Secret's data) are written as "<N bytes>" instead of
+// their base64, for output meant for people.
 template <class W>
 class Encoder {
  public:
-  explicit Encoder(W& w) : w_(w) {}
+  explicit Encoder(W& w, bool redact_bytes = false) : w_(w), redact_bytes_(redact_bytes) {}
 
   template <class T>
   void Encode(const T& v) {
@@ -248,6 +259,12 @@ class Encoder {
       }
     } else if constexpr (std::is_same_v<T, Quantity>) {
       w_.String(v.ToString());
+    } else if constexpr (std::is_same_v<T, api::Bytes>) {
+      if (redact_bytes_) {
+        w_.String(api::RedactedBytes(v.value.size()));
+      } else {
+        w_.String(v.base64_error.empty() ? api::Base64Encode(v.value) : v.value);
+      }
     } else if constexpr (std::is_same_v<T, api::Time>) {
       if (v.empty()) {
         w_.Null();
@@ -286,7 +303,7 @@ class Encoder {
     } else if constexpr (IsOptional<T>::value) {
       return !v.has_value();
     } else if constexpr (std::is_same_v<T, api::IntOrString> || std::is_same_v<T, api::Time> ||
-                         std::is_same_v<T, api::MicroTime>) {
+                         std::is_same_v<T, api::MicroTime> || std::is_same_v<T, api::Bytes>) {
       return v.empty();
     } else if constexpr (std::is_same_v<T, Quantity>) {
       return false;
@@ -297,6 +314,7 @@ class Encoder {
 
  private:
   W& w_;
+  bool redact_bytes_;
 };
 
 }  // namespace korc::detail

@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <type_traits>
 
 #include "core/cidr.h"
+#include "core/codec.h"
 #include "core/kinds.h"
 #include "core/schema_walk.h"
 
@@ -43,6 +45,11 @@ constexpr std::string_view kEnvNameMsg =
     "a valid environment variable name must consist of alphabetic characters, digits, '_', "
     "'-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or "
     "'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')";
+
+constexpr std::string_view kConfigKeyMsg =
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
+    "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "
+    "'[-._a-zA-Z0-9]+')";
 
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool IsAlnum(char c) { return IsLowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
@@ -153,6 +160,24 @@ std::vector<std::string> CheckIanaSvcName(std::string_view v) {
   if (!letter) out.emplace_back("must contain at least one letter (a-z)");
   if (!v.empty() && (v.front() == '-' || v.back() == '-')) {
     out.emplace_back("must not begin or end with a hyphen");
+  }
+  return out;
+}
+
+std::vector<std::string> CheckConfigMapKey(std::string_view v) {
+  std::vector<std::string> out;
+  if (v.size() > 253) out.push_back(MaxLen(253));
+  bool ok = !v.empty();
+  for (char c : v) {
+    if (!IsAlnum(c) && c != '-' && c != '_' && c != '.') ok = false;
+  }
+  if (!ok) out.emplace_back(kConfigKeyMsg);
+  if (v == ".") {
+    out.emplace_back("must not be '.'");
+  } else if (v == "..") {
+    out.emplace_back("must not be '..'");
+  } else if (v.starts_with("..")) {
+    out.emplace_back("must not start with '..'");
   }
   return out;
 }
@@ -369,6 +394,7 @@ class Validator {
   static void Hook(Validator& v, const api::ServiceSpec& s);
   static void Hook(Validator& v, const api::ReplicationControllerSpec& s);
   static void Hook(Validator& v, const api::NodeSpec& s);
+  static void Hook(Validator& v, const api::Secret& s);
 
   FieldPath path_;
 };
@@ -508,6 +534,83 @@ void Validator::Hook(Validator& v, const api::NodeSpec& s) {
   }
 }
 
+// Kubernetes shows this instead of a secret value in field errors.
+constexpr std::string_view kRedactedValue = "<secret contents redacted>";
+constexpr size_t kMaxSecretBytes = 1024 * 1024;  // core.MaxSecretSize
+
+// Why `bytes` would not unmarshal into a Go map[string]interface{}; empty when it would.
+// Never quotes the bytes: they are a secret.
+std::string NotAJsonObject(std::string_view bytes) {
+  auto j = nlohmann::json::parse(bytes, nullptr, false);
+  if (j.is_discarded()) {
+    auto [line, column] = JsonErrorPosition(bytes);
+    if (line == 0) return "invalid JSON";
+    return "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(column);
+  }
+  if (j.is_object() || j.is_null()) return {};  // Go's Unmarshal takes null too
+  std::string type = j.is_array()     ? "array"
+                     : j.is_string()  ? "string"
+                     : j.is_boolean() ? "bool"
+                                      : "number";
+  return "json: cannot unmarshal " + type + " into Go value of type map[string]interface {}";
+}
+
+// Kubernetes' ValidateSecret: data keys and total size, and what each well-known type
+// needs in its data.
+void Validator::Hook(Validator& v, const api::Secret& s) {
+  auto at = [](std::string_view key) { return "data[" + std::string(key) + "]"; };
+  size_t total = 0;
+  for (const auto& [key, value] : s.data) {
+    for (const auto& m : CheckConfigMapKey(key)) {
+      v.AddAt(at(key), FieldErrorType::kInvalid, GoQuote(key), m);
+    }
+    if (!value.base64_error.empty()) {
+      v.AddAt(at(key), FieldErrorType::kInvalid, GoQuote(kRedactedValue), value.base64_error);
+    }
+    total += value.value.size();
+  }
+  if (total > kMaxSecretBytes) {
+    v.AddAt("data", FieldErrorType::kTooLong, {},
+            "must have at most " + std::to_string(kMaxSecretBytes) + " bytes");
+  }
+  auto json_config = [&](std::string_view key) {
+    auto it = s.data.find(std::string(key));
+    if (it == s.data.end()) {
+      v.AddAt(at(key), FieldErrorType::kRequired, {});
+    } else if (it->second.base64_error.empty()) {
+      if (std::string why = NotAJsonObject(it->second.value); !why.empty()) {
+        v.AddAt(at(key), FieldErrorType::kInvalid, GoQuote(kRedactedValue), why);
+      }
+    }
+  };
+  if (s.type == api::kSecretTypeDockerConfigJson) {
+    json_config(api::kDockerConfigJsonKey);
+  } else if (s.type == api::kSecretTypeDockercfg) {
+    json_config(api::kDockerConfigKey);
+  } else if (s.type == api::kSecretTypeBasicAuth) {
+    // Either may be empty, but one must be there.
+    if (!s.data.contains("username") && !s.data.contains("password")) {
+      v.AddAt(at("username"), FieldErrorType::kRequired, {});
+      v.AddAt(at("password"), FieldErrorType::kRequired, {});
+    }
+  } else if (s.type == api::kSecretTypeSshAuth) {
+    auto it = s.data.find("ssh-privatekey");
+    if (it == s.data.end() || it->second.value.empty()) {
+      v.AddAt(at("ssh-privatekey"), FieldErrorType::kRequired, {});
+    }
+  } else if (s.type == api::kSecretTypeTls) {
+    for (const char* key : {"tls.crt", "tls.key"}) {
+      if (!s.data.contains(key)) v.AddAt(at(key), FieldErrorType::kRequired, {});
+    }
+  } else if (s.type == api::kSecretTypeServiceAccountToken) {
+    constexpr std::string_view kAccount = "kubernetes.io/service-account.name";
+    auto it = s.metadata.annotations.find(std::string(kAccount));
+    if (it == s.metadata.annotations.end() || it->second.empty()) {
+      v.AddAt("metadata.annotations[" + std::string(kAccount) + "]", FieldErrorType::kRequired, {});
+    }
+  }
+}
+
 void ValidateMeta(Validator& v, const KindInfo& kind, const api::ObjectMeta& m) {
   if (m.name.empty()) {
     if (m.generate_name.empty()) {
@@ -560,6 +663,24 @@ FieldErrors Validate(const api::Object& object) {
 
 FieldErrors ValidateUpdate(const api::Object& current, const api::Object& updated) {
   FieldErrors errors;
+  const auto* old_secret = std::get_if<api::Secret>(&current);
+  const auto* new_secret = std::get_if<api::Secret>(&updated);
+  if (old_secret && new_secret) {
+    // Kubernetes' ValidateSecretUpdate. stringData is already in data by now.
+    if (old_secret->type != new_secret->type) {
+      errors.push_back(
+          {FieldErrorType::kInvalid, "type", GoQuote(new_secret->type), "field is immutable"});
+    }
+    if (old_secret->immutable.value_or(false)) {
+      constexpr std::string_view kLocked = "field is immutable when `immutable` is set";
+      if (!new_secret->immutable.value_or(false)) {
+        errors.push_back({FieldErrorType::kForbidden, "immutable", {}, std::string(kLocked)});
+      }
+      if (old_secret->data != new_secret->data) {
+        errors.push_back({FieldErrorType::kForbidden, "data", {}, std::string(kLocked)});
+      }
+    }
+  }
   const auto* before = std::get_if<api::Node>(&current);
   const auto* after = std::get_if<api::Node>(&updated);
   if (before && after) {

@@ -17,7 +17,8 @@ namespace korc {
 // All problems with `object`; empty when it is valid.
 FieldErrors Validate(const api::Object& object);
 // The rules an update must keep beyond Validate(updated): fields that may not change once
-// set (a Node's spec.podCIDR). `current` and `updated` are of the same kind, both defaulted.
+// set (a Node's spec.podCIDR, a Secret's type, an immutable Secret's data). `current` and `updated`
+// are of the same kind, both defaulted.
 FieldErrors ValidateUpdate(const api::Object& current, const api::Object& updated);
 
 // Building blocks, also used by the API server and the CLI. Each returns the problems with
@@ -28,6 +29,8 @@ std::vector<std::string> CheckDns1035Label(std::string_view value);
 std::vector<std::string> CheckQualifiedName(std::string_view value);
 std::vector<std::string> CheckLabelValue(std::string_view value);
 std::vector<std::string> CheckIanaSvcName(std::string_view value);
+// A key of a Secret's (or ConfigMap's) data: [-._a-zA-Z0-9]+, not ".", "..", or "..*".
+std::vector<std::string> CheckConfigMapKey(std::string_view value);
 bool IsValidIp(std::string_view value);
 
 }  // namespace korc

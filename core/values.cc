@@ -101,4 +101,97 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
   return secs * 1'000'000'000 + nanos;
 }
 
+namespace {
+constexpr char kBase64Alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int Base64Value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+bool IsNewline(char c) { return c == '\r' || c == '\n'; }
+}  // namespace
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t n = (static_cast<uint8_t>(bytes[i]) << 16) |
+                 (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
+    out += kBase64Alphabet[(n >> 18) & 63];
+    out += kBase64Alphabet[(n >> 12) & 63];
+    out += kBase64Alphabet[(n >> 6) & 63];
+    out += kBase64Alphabet[n & 63];
+  }
+  if (size_t rest = bytes.size() - i; rest > 0) {
+    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
+    if (rest == 2) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    out += kBase64Alphabet[(n >> 18) & 63];
+    out += kBase64Alphabet[(n >> 12) & 63];
+    out += rest == 2 ? kBase64Alphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// Go's decodeQuantum, quantum by quantum, so that the offsets in errors are Go's.
+std::optional<std::string> Base64Decode(std::string_view src, size_t* error_at) {
+  auto fail = [&](size_t at) -> std::optional<std::string> {
+    if (error_at) *error_at = at;
+    return std::nullopt;
+  };
+  std::string out;
+  out.reserve(src.size() / 4 * 3);
+  size_t si = 0;
+  while (true) {
+    uint32_t buf[4] = {0, 0, 0, 0};
+    int len = 4;  // sextets in this quantum
+    bool end = false;
+    for (int j = 0; j < 4; ++j) {
+      if (si == src.size()) {
+        if (j == 0) return out;
+        return fail(si - j);  // padding is required
+      }
+      char in = src[si++];
+      if (int v = Base64Value(in); v >= 0) {
+        buf[j] = static_cast<uint32_t>(v);
+        continue;
+      }
+      if (IsNewline(in)) {
+        --j;
+        continue;
+      }
+      if (in != '=' || j < 2) return fail(si - 1);
+      if (j == 2) {  // "==" expected; the first is read
+        while (si < src.size() && IsNewline(src[si])) ++si;
+        if (si == src.size()) return fail(src.size());
+        if (src[si] != '=') return fail(si - 1);
+        ++si;
+      }
+      while (si < src.size() && IsNewline(src[si])) ++si;
+      if (si < src.size()) return fail(si);  // trailing garbage
+      len = j;
+      end = true;
+      break;
+    }
+    uint32_t n = (buf[0] << 18) | (buf[1] << 12) | (buf[2] << 6) | buf[3];
+    out += static_cast<char>((n >> 16) & 0xff);
+    if (len >= 3) out += static_cast<char>((n >> 8) & 0xff);
+    if (len == 4) out += static_cast<char>(n & 0xff);
+    if (end) return out;
+  }
+}
+
+size_t Base64DecodedSize(std::string_view text) {
+  size_t sextets = 0;
+  for (char c : text) sextets += Base64Value(c) >= 0 ? 1 : 0;
+  return sextets * 6 / 8;
+}
+
 }  // namespace korc::api

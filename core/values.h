@@ -1,5 +1,5 @@
 // Small value types of the Kubernetes API that are not objects: IntOrString, Time,
-// MicroTime. Quantity lives in core/quantity.h.
+// MicroTime, Bytes. Quantity lives in core/quantity.h.
 #pragma once
 
 #include <compare>
@@ -38,6 +38,29 @@ struct MicroTime {
   bool empty() const { return unix_ns == 0; }
   auto operator<=>(const MicroTime&) const = default;
 };
+
+// Go's []byte (a Secret's data values): raw bytes, standard padded base64 in JSON and YAML.
+// Text that is not base64 still decodes, into a Bytes that says why (`base64_error`) and
+// keeps the text as written in `value`: validation then refuses it naming the field
+// ("data[key]"), as one field error among the others, and re-encoding gives back what was
+// written. Stored objects never hold such a value.
+struct Bytes {
+  std::string value;
+  std::string base64_error;  // "illegal base64 data at input byte 3"; empty when valid
+  bool empty() const { return value.empty() && base64_error.empty(); }
+  bool operator==(const Bytes&) const = default;
+};
+
+// Standard base64 with padding (Go's base64.StdEncoding).
+std::string Base64Encode(std::string_view bytes);
+// Decodes as Go's base64.StdEncoding does: padding required, '\r' and '\n' skipped. nullopt
+// for text that is not base64, with the offset Go reports ("illegal base64 data at input
+// byte N") in *error_at when given.
+std::optional<std::string> Base64Decode(std::string_view text, size_t* error_at = nullptr);
+// The length of what `text` decodes to, without decoding it (text assumed valid).
+size_t Base64DecodedSize(std::string_view text);
+// How output meant for people shows a secret value instead of its contents: "<12 bytes>".
+inline std::string RedactedBytes(size_t n) { return "<" + std::to_string(n) + " bytes>"; }
 
 // RFC 3339 formatting in UTC: seconds (Time) or microseconds (MicroTime) precision.
 std::string FormatRfc3339(int64_t unix_ns, bool micros = false);

@@ -540,6 +540,10 @@ std::string UpdateReason(const api::Object& before, const api::Object& after) {
         if constexpr (requires { b.status; }) {
           if (!(b.status == a.status)) parts.push_back("status");
         }
+        if constexpr (std::is_same_v<T, api::Secret>) {  // which parts, never what they hold
+          if (b.data != a.data) parts.push_back("data");
+          if (b.immutable != a.immutable) parts.push_back("immutable");
+        }
         if (b.metadata.labels != a.metadata.labels) parts.push_back("labels");
         if (b.metadata.annotations != a.metadata.annotations) parts.push_back("annotations");
         if (!(b.metadata.owner_references == a.metadata.owner_references)) {

@@ -443,7 +443,7 @@ constexpr SmpNode kService{kServiceFields};
 constexpr SmpField kMetadataOnlyFields[] = {
     {"metadata", ListKind::kAtomic, "", &kObjectMeta},
 };
-constexpr SmpNode kMetadataOnly{kMetadataOnlyFields};  // Endpoints, Event, Scale
+constexpr SmpNode kMetadataOnly{kMetadataOnlyFields};  // Endpoints, Event, Secret, Scale
 
 constexpr SmpField kNodeSpecFields[] = {
     {"podCIDRs", ListKind::kMergeSet, ""},
@@ -482,6 +482,7 @@ const SmpNode* RootSchema(std::string_view kind) {
   if (info->kind == "Node") return &kNode;
   if (info->kind == "Namespace") return &kNamespace;
   if (info->kind == "Event") return &kMetadataOnly;
+  if (info->kind == "Secret") return &kMetadataOnly;  // data and stringData are maps: merged
   return nullptr;
 }
 

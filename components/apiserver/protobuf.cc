@@ -137,6 +137,83 @@ Status Malformed(std::string_view what) {
   return Status::BadRequest("malformed protobuf body: " + std::string(what));
 }
 
+// v1.Namespace: 1 metadata, 2 spec {1 finalizers}, 3 status.
+Result<api::Object> DecodeNamespace(std::string_view raw) {
+  api::Namespace ns;
+  ns.api_version = "v1";
+  ns.kind = "Namespace";
+  Reader obj(raw);
+  uint32_t f, w;
+  std::string_view s;
+  while (obj.Next(&f, &w)) {
+    if (w != 2) {
+      if (!obj.Skip(w)) break;
+      continue;
+    }
+    if (!obj.Bytes(&s)) break;
+    if (f == 1 && !Meta(s, &ns.metadata)) return Malformed("a bad ObjectMeta");
+    if (f == 2) {
+      Reader spec(s);
+      std::string_view fin;
+      while (spec.Next(&f, &w)) {
+        if (w == 2 && f == 1 && spec.Bytes(&fin)) {
+          ns.spec.finalizers.emplace_back(fin);
+        } else if (!spec.Skip(w)) {
+          break;
+        }
+      }
+      if (spec.failed()) return Malformed("a bad NamespaceSpec");
+    }
+  }
+  if (obj.failed()) return Malformed("a truncated Namespace");
+  return api::Object(std::move(ns));
+}
+
+// v1.Secret: 1 metadata, 2 data (map<string, bytes>), 3 type, 4 stringData
+// (map<string, string>), 5 immutable. Protobuf carries data as raw bytes, not base64.
+Result<api::Object> DecodeSecret(std::string_view raw) {
+  api::Secret secret;
+  secret.api_version = "v1";
+  secret.kind = "Secret";
+  Reader obj(raw);
+  uint32_t f, w;
+  std::string_view s;
+  while (obj.Next(&f, &w)) {
+    if (f == 5 && w == 0) {
+      uint64_t v = 0;
+      if (!obj.Varint(&v)) break;
+      secret.immutable = v != 0;
+      continue;
+    }
+    if (w != 2) {
+      if (!obj.Skip(w)) break;
+      continue;
+    }
+    if (!obj.Bytes(&s)) break;
+    switch (f) {
+      case 1:
+        if (!Meta(s, &secret.metadata)) return Malformed("a bad ObjectMeta");
+        break;
+      case 2: {
+        api::StringMap entry;
+        if (!MapEntry(s, &entry)) return Malformed("a bad Secret data entry");
+        for (auto& [k, v] : entry) secret.data[k] = api::Bytes{std::move(v), {}};
+        break;
+      }
+      case 3:
+        secret.type = s;
+        break;
+      case 4:
+        if (!MapEntry(s, &secret.string_data)) return Malformed("a bad Secret stringData entry");
+        break;
+      default:
+        break;
+    }
+  }
+  if (obj.failed()) return Malformed("a truncated Secret");
+  return api::Object(std::move(secret));
+}
+
 }  // namespace
 
 Result<Decoded> DecodeProtobuf(std::string_view body) {
@@ -168,40 +245,14 @@ Result<Decoded> DecodeProtobuf(std::string_view body) {
     if (f == 2) kind = s;
   }
   if (tm.failed()) return Malformed("a truncated TypeMeta");
-  if (kind != "Namespace" || api_version != "v1") {
+  if (api_version != "v1" || (kind != "Namespace" && kind != "Secret")) {
     return Status(Code::kUnsupportedMediaType,
-                  "korc reads protobuf bodies only for v1 Namespace (got " +
+                  "korc reads protobuf bodies only for v1 Namespace and Secret (got " +
                       std::string(api_version) + " " + std::string(kind) +
                       "); send application/json");
   }
-  // v1.Namespace: 1 metadata, 2 spec {1 finalizers}, 3 status.
-  api::Namespace ns;
-  ns.api_version = "v1";
-  ns.kind = "Namespace";
-  Reader obj(raw);
-  while (obj.Next(&f, &w)) {
-    if (w != 2) {
-      if (!obj.Skip(w)) break;
-      continue;
-    }
-    if (!obj.Bytes(&s)) break;
-    if (f == 1 && !Meta(s, &ns.metadata)) return Malformed("a bad ObjectMeta");
-    if (f == 2) {
-      Reader spec(s);
-      std::string_view fin;
-      while (spec.Next(&f, &w)) {
-        if (w == 2 && f == 1 && spec.Bytes(&fin)) {
-          ns.spec.finalizers.emplace_back(fin);
-        } else if (!spec.Skip(w)) {
-          break;
-        }
-      }
-      if (spec.failed()) return Malformed("a bad NamespaceSpec");
-    }
-  }
-  if (obj.failed()) return Malformed("a truncated Namespace");
   Decoded d;
-  d.object = std::move(ns);
+  KORC_ASSIGN_OR_RETURN(d.object, kind == "Secret" ? DecodeSecret(raw) : DecodeNamespace(raw));
   return d;
 }
 

@@ -1,9 +1,10 @@
 // The Kubernetes protobuf wire format, as far as korc needs it: kubectl 1.32 and later send
 // the bodies of typed commands (`kubectl create namespace`) as
 // application/vnd.kubernetes.protobuf with no fallback to JSON, so the API server reads
-// them. Only what those bodies carry is decoded: a Namespace's metadata (name,
-// generateName, labels, annotations) and spec.finalizers. korc answers in JSON, which every
-// client accepts.
+// them. Only what those bodies carry is decoded: metadata (name, generateName, namespace,
+// labels, annotations), a Namespace's spec.finalizers (`kubectl create namespace`) and a
+// Secret's data, stringData, type and immutable (`kubectl create secret`). korc answers in
+// JSON, which every client accepts.
 #pragma once
 
 #include <string_view>

@@ -15,10 +15,11 @@
 //   events:                 Last Seen, Type, Reason, Object, Subobject|, Source|, Message,
 //                           First Seen|, Count|, Name|   (| = priority 1)
 //   leases:                 Name, Holder, Age   (coordination.k8s.io/v1)
+//   secrets:                Name, Type, Data (the number of keys), Age
 //
-// Cells are JSON strings except integer columns (RC Desired/Current/Ready) and the event
-// Count, which are numbers as the real server sends them. Pod Restarts is a string since
-// Kubernetes 1.22: "3 (10s ago)" when a container has restarted.
+// Cells are JSON strings except integer columns (RC Desired/Current/Ready), the event
+// Count and the secret Data, which are numbers as the real server sends them. Pod Restarts is a
+// string since Kubernetes 1.22: "3 (10s ago)" when a container has restarted.
 //
 // Thread-safety: pure functions; reentrant.
 #pragma once

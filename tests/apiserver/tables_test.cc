@@ -226,6 +226,7 @@ INSTANTIATE_TEST_SUITE_P(
                      "OS-Image", "Kernel-Version", "Container-Runtime"},
                     {0, 0, 0, 0, 0, 1, 1, 1, 1, 1}},
         ColumnsCase{"Namespace", {"Name", "Status", "Age"}, {0, 0, 0}},
+        ColumnsCase{"Secret", {"Name", "Type", "Data", "Age"}, {0, 0, 0, 0}},
         ColumnsCase{"Event",
                     {"Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message",
                      "First Seen", "Count", "Name"},
@@ -250,6 +251,27 @@ TEST(TablesTest, EveryRowHasOneCellPerColumn) {
     Json t = Render(o);
     EXPECT_EQ(t["rows"][0]["cells"].size(), t["columnDefinitions"].size()) << KindOf(o).kind;
   }
+}
+
+// printSecret: the number of keys as a number (in a string column, as the real server has
+// it), never the values.
+TEST(TablesTest, SecretRowCountsKeys) {
+  api::Secret s;
+  s.metadata = Meta("regcred");
+  s.type = "kubernetes.io/dockerconfigjson";
+  s.data[".dockerconfigjson"].value = R"({"auths":{}})";
+  s.data["other"].value = "hunter2";
+  api::Object o = s;
+  Json t = Render(o);
+  EXPECT_EQ(t["rows"][0]["cells"],
+            Json::parse(R"(["regcred","kubernetes.io/dockerconfigjson",2,"5s"])"));
+  EXPECT_EQ(t["columnDefinitions"][2]["type"], "string");
+  EXPECT_EQ(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+  EXPECT_EQ(t.dump().find("aHVudGVyMg=="), std::string::npos);  // base64 of the value
+  api::Secret empty;
+  empty.metadata = Meta("empty");
+  empty.type = "Opaque";
+  EXPECT_EQ(Cells(empty)[2], 0);
 }
 
 // ---------------------------------------------------------------------------------------

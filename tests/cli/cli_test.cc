@@ -145,6 +145,43 @@ TEST_F(CliTest, ClearErrorsForBadFlagsAndMissingLogs) {
   EXPECT_THAT(nofile.out, HasSubstr("absent.yaml\" does not exist"));
 }
 
+// Replay rebuilds state from the log, which holds Secrets' data; what it prints shows each
+// value as "<N bytes>", and a diff still shows that a value changed.
+TEST_F(CliTest, ReplayNeverShowsSecretValues) {
+  auto secret = [&](const std::string& password) {
+    return Write("secret.yaml",
+                 "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\n"
+                 "stringData: {password: " +
+                     password +
+                     "}\n"
+                     "data: {user: YWRtaW4=}\n");
+  };
+  Outcome first = Korc("import --data-dir " + data_ + " -f " + secret("hunter2-value"));
+  ASSERT_EQ(first.code, 0) << first.out;
+  EXPECT_THAT(first.out, HasSubstr("secret/db created"));
+  ASSERT_EQ(Korc("import --data-dir " + data_ + " -f " + secret("hunter3-value")).code, 0);
+  ASSERT_EQ(Head(), 2u);
+  std::vector<Outcome> outs = {
+      Korc("replay --data-dir " + data_),
+      Korc("replay --data-dir " + data_ + " -o json"),
+      Korc("replay --data-dir " + data_ + " -o yaml --at 1"),
+      Korc("replay --data-dir " + data_ + " --diff 1..2"),
+      Korc("replay --data-dir " + data_ + " --diff 0..2"),
+  };
+  for (const auto& o : outs) {
+    EXPECT_EQ(o.code, 0) << o.out;
+    for (const char* hidden : {"hunter2", "hunter3", "aHVudGVy", "YWRtaW4="}) {
+      EXPECT_THAT(o.out, Not(HasSubstr(hidden))) << o.out;
+    }
+  }
+  EXPECT_THAT(outs[0].out, HasSubstr("Opaque, 2 data keys"));
+  EXPECT_THAT(outs[1].out, HasSubstr("\"password\": \"<13 bytes>\""));
+  EXPECT_THAT(outs[2].out, HasSubstr("user: \"<5 bytes>\""));
+  EXPECT_THAT(outs[3].out, HasSubstr("changed  Secret default/db (seq 1 → 2)"));
+  EXPECT_THAT(outs[3].out, HasSubstr("~ data.password: \"<13 bytes>\" → \"<13 bytes>\""));
+  EXPECT_THAT(outs[4].out, HasSubstr("added    Secret default/db"));
+}
+
 TEST_F(CliTest, ReplayAtATime) {
   ASSERT_EQ(Korc("import --data-dir " + data_ + " -f " KORC_SOURCE "/examples/seed.yaml").code, 0);
   Outcome before = Korc("replay --data-dir " + data_ + " --at 2000-01-01T00:00:00Z");

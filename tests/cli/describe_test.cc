@@ -300,6 +300,21 @@ TEST(DescribeFormatTest, LongAndMultilineAnnotationsAndLastAppliedConfig) {
   EXPECT_THAT(out, Not(HasSubstr("last-applied")));
 }
 
+// kubectl's Secret describer: sizes, never values, and no Events section.
+TEST(DescribeFormatTest, SecretShowsKeySizesNeverValues) {
+  api::Secret s = testing::MakeSecret();
+  s.metadata.annotations = {{"kubectl.kubernetes.io/last-applied-configuration", "{}"}};
+  cli::Related related;
+  related.events = {Event("Whatever", 1'790'000'500)};
+  std::string out = cli::DescribeObject(s, related, Options());
+  ExpectLines(out, {"Name:         regcred", "Namespace:    default",
+                    "Type:  kubernetes.io/dockerconfigjson", "Data",
+                    "====", ".dockerconfigjson:  79 bytes", "binary:             5 bytes"});
+  EXPECT_THAT(out, Not(HasSubstr("registry.local")));
+  EXPECT_THAT(out, Not(HasSubstr("Events")));
+  EXPECT_THAT(out, Not(HasSubstr("last-applied")));
+}
+
 // ---------------------------------------------------------------------------------------
 // End to end: `korc describe` against a `korc apiserver`.
 
@@ -411,6 +426,41 @@ lastTimestamp: "2026-01-02T03:04:05Z"
   EXPECT_THAT(none.out, HasSubstr("No resources found in default namespace."));
   EXPECT_THAT(Ok({"describe", "rc/web"}), HasSubstr("Replicas:"));
   EXPECT_THAT(Squeeze(Ok({"describe", "ns", "default"})), HasSubstr("Status: Active\n"));
+}
+
+// What the CLI prints of a Secret, whichever verb: its keys and sizes, never its values. (The
+// API itself returns them, base64, as Kubernetes does.)
+TEST_F(DescribeCommandTest, SecretValuesNeverShowInTheCli) {
+  const std::string value = "hunter2-value";  // 13 bytes
+  const std::string base64 = "aHVudGVyMi12YWx1ZQ==";
+  Ok({"apply", "-f", Write("secret.yaml", R"(apiVersion: v1
+kind: Secret
+metadata: {name: db}
+stringData: {password: )" + value + R"(}
+data: {user: YWRtaW4=}
+)")});
+  std::vector<std::string> outputs = {
+      Ok({"get", "secrets"}),
+      Ok({"get", "secret", "db", "-o", "yaml"}),
+      Ok({"get", "secret", "db", "-o", "json"}),
+      Ok({"get", "secrets", "-o", "json"}),
+      Ok({"get", "secrets", "-A", "-o", "yaml"}),
+      Ok({"describe", "secret", "db"}),
+      Ok({"events", "-o", "json"}),
+      Ok({"events"}),
+  };
+  for (const auto& out : outputs) {
+    EXPECT_THAT(out, Not(HasSubstr(value))) << out;
+    EXPECT_THAT(out, Not(HasSubstr(base64))) << out;
+    EXPECT_THAT(out, Not(HasSubstr("YWRtaW4="))) << out;
+  }
+  EXPECT_THAT(Squeeze(outputs[0]), HasSubstr("db Opaque 2 "));
+  EXPECT_THAT(outputs[1], HasSubstr("password: \"<13 bytes>\""));
+  EXPECT_THAT(outputs[1], HasSubstr("user: \"<5 bytes>\""));
+  EXPECT_EQ(json::parse(outputs[2])["data"]["password"], "<13 bytes>");
+  EXPECT_EQ(json::parse(outputs[3])["items"][0]["data"]["user"], "<5 bytes>");
+  EXPECT_THAT(Squeeze(outputs[5]), HasSubstr("password: 13 bytes\n"));
+  EXPECT_THAT(Squeeze(outputs[5]), HasSubstr("Type: Opaque\n"));
 }
 
 TEST_F(DescribeCommandTest, MissingObjectAndUnknownKind) {

@@ -169,4 +169,16 @@ inline api::Lease MakeLease(std::string name = "node-1") {
   return l;
 }
 
+// A registry credential as `kubectl create secret docker-registry` makes it, with a value
+// that is not text.
+inline api::Secret MakeSecret(std::string name = "regcred") {
+  api::Secret s;
+  s.metadata = MakeMeta(std::move(name));
+  s.type = "kubernetes.io/dockerconfigjson";
+  s.data[".dockerconfigjson"].value =
+      R"({"auths":{"registry.local:5000":{"username":"u","password":"p","auth":"dTpw"}}})";
+  s.data["binary"].value = std::string("\0\xff\x01 x", 5);
+  return s;
+}
+
 }  // namespace korc::testing

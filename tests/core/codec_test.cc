@@ -24,8 +24,8 @@ std::string ReadFile(const std::string& path) {
 
 std::vector<api::Object> EveryKind() {
   using namespace korc::testing;
-  return {MakePod(),  MakeRc(),        MakeService(),   MakeEndpoints(),
-          MakeNode(), MakeNamespace(), MakeKubeEvent(), MakeLease()};
+  return {MakePod(),       MakeRc(),        MakeService(), MakeEndpoints(), MakeNode(),
+          MakeNamespace(), MakeKubeEvent(), MakeLease(),   MakeSecret()};
 }
 
 TEST(CodecTest, EveryKindIsRegistered) {
@@ -227,8 +227,108 @@ TEST(CodecTest, LeaseIsCoordinationV1WithMicroTimes) {
   ASSERT_FALSE(core.ok());
   EXPECT_THAT(core.status().message(),
               HasSubstr("korc serves v1: Pod, ReplicationController, Service, Endpoints, Node, "
-                        "Namespace, Event; coordination.k8s.io/v1: Lease"));
+                        "Namespace, Event, Secret; coordination.k8s.io/v1: Lease"));
   EXPECT_FALSE(DecodeJson(R"({"apiVersion":"coordination.k8s.io/v1","kind":"Pod"})").ok());
+}
+
+TEST(CodecTest, SecretDataIsBase64OnTheWire) {
+  api::Secret secret = korc::testing::MakeSecret();
+  const KindInfo& k = KindOf(secret);
+  EXPECT_EQ(k.resource, "secrets");
+  EXPECT_EQ(k.singular, "secret");
+  EXPECT_EQ(k.short_name, "");
+  EXPECT_TRUE(k.namespaced);
+  EXPECT_EQ(k.CollectionPath("default"), "/api/v1/namespaces/default/secrets");
+
+  std::string json = EncodeJson(secret);
+  EXPECT_THAT(json, HasSubstr(R"("data":{".dockerconfigjson":"eyJhdXRocyI6)"));
+  EXPECT_THAT(json, HasSubstr(R"("binary":"AP8BIHg=")"));
+  EXPECT_THAT(json, HasSubstr(R"("type":"kubernetes.io/dockerconfigjson")"));
+  EXPECT_THAT(json, ::testing::Not(HasSubstr("stringData")));
+  EXPECT_THAT(json, ::testing::Not(HasSubstr("registry.local")));
+
+  auto d = DecodeJson(
+      R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"immutable":true,)"
+      R"("data":{"a":"aGVsbG8=","nl":"aGVs\nbG8=","empty":""},"stringData":{"b":"world"}})");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const auto& s = std::get<api::Secret>(d->object);
+  EXPECT_EQ(s.data.at("a").value, "hello");
+  EXPECT_EQ(s.data.at("nl").value, "hello");  // Go skips newlines in base64
+  EXPECT_EQ(s.data.at("empty").value, "");
+  EXPECT_TRUE(s.data.at("a").base64_error.empty());
+  EXPECT_EQ(s.string_data.at("b"), "world");
+  EXPECT_EQ(s.immutable, true);
+  EXPECT_EQ(s.type, "");  // until defaulted
+}
+
+TEST(CodecTest, Base64DecodesAsGoDoes) {
+  size_t at = 99;
+  EXPECT_EQ(api::Base64Decode(""), "");
+  EXPECT_EQ(api::Base64Decode("YQ=="), "a");
+  EXPECT_EQ(api::Base64Decode("YWI="), "ab");
+  EXPECT_EQ(api::Base64Decode("YWJj"), "abc");
+  EXPECT_EQ(api::Base64Decode("YW\r\nJj\n"), "abc");
+  EXPECT_FALSE(api::Base64Decode("YWJ", &at));  // padding is required
+  EXPECT_EQ(at, 0u);
+  EXPECT_FALSE(api::Base64Decode("YWJjZA", &at));
+  EXPECT_EQ(at, 4u);
+  EXPECT_FALSE(api::Base64Decode("YW$j", &at));
+  EXPECT_EQ(at, 2u);
+  EXPECT_FALSE(api::Base64Decode("Y===", &at));
+  EXPECT_EQ(at, 1u);
+  EXPECT_FALSE(api::Base64Decode("YQ==YQ==", &at));  // nothing after the padding
+  EXPECT_EQ(at, 4u);
+  EXPECT_FALSE(api::Base64Decode("YQ=", &at));
+  EXPECT_EQ(at, 3u);
+  for (std::string raw : {std::string(), std::string("a"), std::string("ab"),
+                          std::string("\0\xff\x80zz", 5), std::string(1000, '\x7f')}) {
+    EXPECT_EQ(api::Base64Decode(api::Base64Encode(raw)), raw);
+    EXPECT_EQ(api::Base64DecodedSize(api::Base64Encode(raw)), raw.size());
+  }
+}
+
+// Text that is not base64 is not a decode error: validation refuses it, naming the key.
+TEST(CodecTest, InvalidBase64IsKeptForValidation) {
+  std::string in =
+      R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"data":{"k":"not base64!"}})";
+  auto d = DecodeJson(in);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const auto& bytes = std::get<api::Secret>(d->object).data.at("k");
+  EXPECT_EQ(bytes.base64_error, "illegal base64 data at input byte 3");
+  EXPECT_EQ(bytes.value, "not base64!");
+  EXPECT_THAT(EncodeJson(d->object), HasSubstr(R"("k":"not base64!")"));  // as written
+  auto wrong_type =
+      DecodeJson(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"data":{"k":1}})");
+  ASSERT_FALSE(wrong_type.ok());
+  EXPECT_THAT(wrong_type.status().message(), HasSubstr("data[k]: expected a base64 string"));
+}
+
+TEST(CodecTest, RedactionShowsSizesNeverValues) {
+  api::Secret secret = korc::testing::MakeSecret();
+  secret.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"] =
+      R"({"data":{"binary":"AP8BIHg="}})";
+  const std::string stored = EncodeJson(secret);
+  for (const std::string& shown :
+       {EncodeJson(secret, {.redact_secrets = true}), RedactedJson(stored),
+        EncodeYaml(secret, {.redact_secrets = true})}) {
+    EXPECT_THAT(shown, HasSubstr("<5 bytes>")) << shown;
+    EXPECT_THAT(shown, HasSubstr("<79 bytes>")) << shown;
+    EXPECT_THAT(shown, HasSubstr("<30 bytes>")) << shown;  // the last-applied annotation
+    EXPECT_THAT(shown, ::testing::Not(HasSubstr("AP8BIHg="))) << shown;
+    EXPECT_THAT(shown, ::testing::Not(HasSubstr("eyJhdXRocyI6"))) << shown;
+    EXPECT_THAT(shown, HasSubstr("regcred")) << shown;
+    EXPECT_THAT(shown, HasSubstr("kubernetes.io/dockerconfigjson")) << shown;
+  }
+  // Other kinds pass through untouched, and the API's encoding is unchanged.
+  const std::string pod = EncodeJson(korc::testing::MakePod());
+  EXPECT_EQ(RedactedJson(pod), pod);
+  EXPECT_EQ(EncodeJson(korc::testing::MakePod(), {.redact_secrets = true}), pod);
+  EXPECT_THAT(stored, HasSubstr("AP8BIHg="));
+  // Something that claims to be a Secret but does not decode shows no data at all.
+  std::string odd =
+      RedactedJson(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"},"data":{"k":7}})");
+  EXPECT_THAT(odd, ::testing::Not(HasSubstr("7")));
+  EXPECT_THAT(odd, HasSubstr(R"("name":"x")"));
 }
 
 TEST(CodecTest, QuantitiesAreCanonicalOnOutput) {

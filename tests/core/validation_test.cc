@@ -49,7 +49,7 @@ TEST(ValidationTest, ValidObjectsPass) {
   using namespace korc::testing;
   for (api::Object o :
        std::vector<api::Object>{MakePod(), MakeRc(), MakeService(), MakeEndpoints(), MakeNode(),
-                                MakeNamespace(), MakeKubeEvent(), MakeLease()}) {
+                                MakeNamespace(), MakeKubeEvent(), MakeLease(), MakeSecret()}) {
     ApplyDefaults(o);
     auto errs = Validate(o);
     EXPECT_TRUE(errs.empty()) << KindOf(o).kind << ": " << errs[0].ToString();
@@ -231,6 +231,66 @@ const BadCase kBadCases[] = {
      "spec.leaseTransitions: Invalid value: -1: must be greater than or equal to 0"},
     {"lease name", "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: N_1}\n",
      "metadata.name: Invalid value: \"N_1\""},
+    {"secret name", "apiVersion: v1\nkind: Secret\nmetadata: {name: Reg_Cred}\n",
+     "metadata.name: Invalid value: \"Reg_Cred\": a lowercase RFC 1123 subdomain"},
+    {"secret key with a space",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {\"a b\": eA==}\n",
+     "data[a b]: Invalid value: \"a b\": a valid config key must consist of alphanumeric "
+     "characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used "
+     "for validation is '[-._a-zA-Z0-9]+')"},
+    {"secret key ..", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {\"..\": eA==}\n",
+     "data[..]: Invalid value: \"..\": must not be '..'"},
+    {"secret key .", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {\".\": eA==}\n",
+     "data[.]: Invalid value: \".\": must not be '.'"},
+    {"secret key ..x", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {\"..x\": eA==}\n",
+     "data[..x]: Invalid value: \"..x\": must not start with '..'"},
+    {"secret stringData key (merged into data first)",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {\"a/b\": x}\n",
+     "data[a/b]: Invalid value: \"a/b\": a valid config key"},
+    {"secret value not base64",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {pw: \"hunter2\"}\n",
+     "data[pw]: Invalid value: \"<secret contents redacted>\": illegal base64 data at input "
+     "byte 4"},
+    {"dockerconfigjson without its key",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: "
+     "kubernetes.io/dockerconfigjson\ndata: {config.json: e30=}\n",
+     "data[.dockerconfigjson]: Required value"},
+    {"dockerconfigjson not JSON",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: "
+     "kubernetes.io/dockerconfigjson\nstringData: {.dockerconfigjson: \"{auths: x}\"}\n",
+     "data[.dockerconfigjson]: Invalid value: \"<secret contents redacted>\": invalid JSON at "
+     "line 1, column 2"},
+    {"dockerconfigjson an array",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: "
+     "kubernetes.io/dockerconfigjson\nstringData: {.dockerconfigjson: \"[1]\"}\n",
+     "data[.dockerconfigjson]: Invalid value: \"<secret contents redacted>\": json: cannot "
+     "unmarshal array into Go value of type map[string]interface {}"},
+    {"dockercfg without its key",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/dockercfg\n",
+     "data[.dockercfg]: Required value"},
+    {"dockercfg not JSON",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: "
+     "kubernetes.io/dockercfg\nstringData: {.dockercfg: \"\"}\n",
+     "data[.dockercfg]: Invalid value: \"<secret contents redacted>\": invalid JSON"},
+    {"tls without its key",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/tls\nstringData: "
+     "{tls.crt: c}\n",
+     "data[tls.key]: Required value"},
+    {"tls without its certificate",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/tls\nstringData: "
+     "{tls.key: k}\n",
+     "data[tls.crt]: Required value"},
+    {"basic-auth with neither",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/basic-auth\n",
+     "data[username]: Required value"},
+    {"ssh-auth with an empty key",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/ssh-auth\ndata: "
+     "{ssh-privatekey: \"\"}\n",
+     "data[ssh-privatekey]: Required value"},
+    {"service account token without its account",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: "
+     "kubernetes.io/service-account-token\n",
+     "metadata.annotations[kubernetes.io/service-account.name]: Required value"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, BadManifestTest, ::testing::ValuesIn(kBadCases));
@@ -275,6 +335,104 @@ TEST(ValidationTest, NodePodCidrIsSetOnce) {
   EXPECT_TRUE(ValidateUpdate(korc::testing::MakePod(), korc::testing::MakePod()).empty());
 }
 
+// What Secrets of each type need, and what they may leave out.
+TEST(ValidationTest, SecretsOfEveryTypePass) {
+  for (const char* yaml : {
+           "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n",
+           "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: my.example/custom\n",
+           "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {-._aZ09: \"\"}\n",
+           "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: "
+           "kubernetes.io/dockerconfigjson\nstringData: {.dockerconfigjson: '{\"auths\":{}}'}\n",
+           "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: "
+           "kubernetes.io/dockercfg\ndata: {.dockercfg: e30=}\n",
+           "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: "
+           "kubernetes.io/basic-auth\nstringData: {password: \"\"}\n",
+           "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: "
+           "kubernetes.io/ssh-auth\nstringData: {ssh-privatekey: k}\n",
+           "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/tls\ndata: "
+           "{tls.crt: \"\", tls.key: \"\"}\n",
+       }) {
+    EXPECT_THAT(Problems(yaml), ::testing::IsEmpty()) << yaml;
+  }
+}
+
+TEST(ValidationTest, SecretDataIsAtMostOneMebibyte) {
+  api::Secret s = korc::testing::MakeSecret();
+  s.data.clear();
+  s.type = "Opaque";
+  s.data["a"].value = std::string(512 * 1024, 'x');
+  s.data["b"].value = std::string(512 * 1024, 'y');
+  EXPECT_TRUE(Validate(s).empty());
+  s.data["c"].value = "z";
+  auto errs = Validate(s);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0].ToString(), "data: Too long: must have at most 1048576 bytes");
+}
+
+// stringData is write-only: defaulting merges it into data (its keys win) and clears it.
+TEST(ValidationTest, SecretDefaultsMergeStringData) {
+  api::Object o = korc::testing::MakeSecret();
+  auto& s = std::get<api::Secret>(o);
+  s.type.clear();
+  s.string_data = {{"binary", "text now"}, {"extra", "e"}};
+  ApplyDefaults(o);
+  EXPECT_EQ(s.type, "Opaque");
+  EXPECT_TRUE(s.string_data.empty());
+  EXPECT_EQ(s.data.at("binary").value, "text now");
+  EXPECT_EQ(s.data.at("extra").value, "e");
+  EXPECT_EQ(s.data.size(), 3u);
+  api::Object again = o;
+  ApplyDefaults(again);
+  EXPECT_TRUE(again == o);  // idempotent
+}
+
+TEST(ValidationTest, SecretTypeIsImmutable) {
+  api::Secret before = korc::testing::MakeSecret();
+  api::Secret after = before;
+  after.type = "Opaque";
+  auto errs = ValidateUpdate(before, after);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0].ToString(), "type: Invalid value: \"Opaque\": field is immutable");
+  after = before;
+  after.data["more"].value = "x";
+  after.metadata.labels["l"] = "v";
+  EXPECT_TRUE(ValidateUpdate(before, after).empty());  // a mutable Secret's data may change
+}
+
+TEST(ValidationTest, ImmutableSecretKeepsItsData) {
+  api::Secret before = korc::testing::MakeSecret();
+  before.immutable = true;
+  api::Secret after = before;
+  after.metadata.labels["l"] = "v";  // metadata may still change
+  EXPECT_TRUE(ValidateUpdate(before, after).empty());
+
+  after = before;
+  after.data.at("binary").value = "other";
+  auto errs = ValidateUpdate(before, after);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0].ToString(), "data: Forbidden: field is immutable when `immutable` is set");
+
+  after = before;
+  after.immutable.reset();
+  errs = ValidateUpdate(before, after);
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0].ToString(), "immutable: Forbidden: field is immutable when `immutable` is set");
+  after.immutable = false;
+  EXPECT_EQ(ValidateUpdate(before, after).size(), 1u);
+
+  after = before;
+  after.type = "Opaque";
+  after.data.erase("binary");
+  errs = ValidateUpdate(before, after);
+  ASSERT_EQ(errs.size(), 2u);
+  EXPECT_EQ(errs[0].field, "type");
+  EXPECT_EQ(errs[1].field, "data");
+
+  // Turning immutability on is an ordinary update.
+  api::Secret mutable_one = korc::testing::MakeSecret();
+  EXPECT_TRUE(ValidateUpdate(mutable_one, before).empty());
+}
+
 TEST(ValidationTest, InvalidStatusHasKubernetesShape) {
   FieldErrors one = {{FieldErrorType::kRequired, "spec.containers", "", ""}};
   EXPECT_EQ(InvalidStatus("Pod", "bad", one).message(),
@@ -299,6 +457,10 @@ TEST(ValidationTest, NameCheckers) {
   EXPECT_TRUE(CheckLabelValue("").empty());
   EXPECT_TRUE(CheckIanaSvcName("http").empty());
   EXPECT_FALSE(CheckIanaSvcName("8080").empty());
+  EXPECT_TRUE(CheckConfigMapKey(".dockerconfigjson").empty());
+  EXPECT_TRUE(CheckConfigMapKey("tls.crt").empty());
+  EXPECT_FALSE(CheckConfigMapKey("").empty());
+  EXPECT_FALSE(CheckConfigMapKey(std::string(254, 'a')).empty());
   EXPECT_TRUE(IsValidIp("::1"));
   EXPECT_FALSE(IsValidIp("1.2.3"));
 }

@@ -91,6 +91,26 @@ std::optional<int64_t> Int(const json& j, const std::string& pointer) {
   return j.at(p).get<int64_t>();
 }
 
+// Standard base64, as the API returns a Secret's data.
+std::string Base64Decode(const std::string& text) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t bits = 0;
+  int n = 0;
+  for (char c : text) {
+    auto v = kAlphabet.find(c);
+    if (v == std::string::npos) continue;  // padding
+    bits = bits << 6 | static_cast<uint32_t>(v);
+    n += 6;
+    if (n >= 8) {
+      n -= 8;
+      out += static_cast<char>((bits >> n) & 0xff);
+    }
+  }
+  return out;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -544,6 +564,59 @@ TEST_P(KubectlTest, InvalidManifestNamesTheField) {
         << verb;
   }
   EXPECT_THAT(Ok({"get", "rc,pods"}), HasSubstr("No resources found"));
+}
+
+// `kubectl create secret` goes through the typed client (protobuf from kubectl 1.32 on, JSON
+// before); get, describe and delete are the generic paths. The API returns data, base64, as
+// Kubernetes does; describe shows sizes only.
+TEST_P(KubectlTest, SecretsFromTheCreateSecretCommands) {
+  std::string out =
+      Ok({"create", "secret", "docker-registry", "regcred", "--docker-server=registry.local:5000",
+          "--docker-username=u", "--docker-password=p", "--docker-email=u@example.com"});
+  EXPECT_THAT(out, HasSubstr("secret/regcred created"));
+  out = Ok({"create", "secret", "generic", "db", "--from-literal=user=admin",
+            "--from-literal=password=s3cr3t"});
+  EXPECT_THAT(out, HasSubstr("secret/db created"));
+
+  std::string table = Ok({"get", "secrets"});
+  EXPECT_THAT(Rows(table).at(0), ElementsAre("NAME", "TYPE", "DATA", "AGE")) << table;
+  EXPECT_THAT(RowStartingWith(table, {"regcred", "kubernetes.io/dockerconfigjson", "1"}),
+              Not(::testing::IsEmpty()))
+      << table;
+  EXPECT_THAT(RowStartingWith(table, {"db", "Opaque", "2"}), Not(::testing::IsEmpty())) << table;
+
+  json reg = Json({"get", "secret", "regcred"});
+  EXPECT_EQ(Str(reg, "/type"), "kubernetes.io/dockerconfigjson") << reg.dump();
+  std::string encoded = Str(reg, "/data/.dockerconfigjson");
+  ASSERT_FALSE(encoded.empty()) << reg.dump();
+  json config = json::parse(Base64Decode(encoded), nullptr, false);
+  ASSERT_TRUE(config.is_object()) << encoded;
+  EXPECT_EQ(Str(config, "/auths/registry.local:5000/username"), "u") << config.dump();
+  EXPECT_EQ(Str(config, "/auths/registry.local:5000/password"), "p") << config.dump();
+  EXPECT_EQ(Str(config, "/auths/registry.local:5000/auth"), "dTpw") << config.dump();  // u:p
+  json db = Json({"get", "secret", "db"});
+  EXPECT_EQ(Str(db, "/data/password"), "czNjcjN0") << db.dump();
+  EXPECT_EQ(Str(db, "/data/user"), "YWRtaW4=") << db.dump();
+
+  std::string described = Ok({"describe", "secret", "db"});
+  EXPECT_THAT(described, HasSubstr("Type:  Opaque"));
+  EXPECT_THAT(described, HasSubstr("password:  6 bytes"));
+  EXPECT_THAT(described, Not(HasSubstr("s3cr3t")));
+
+  // Validation errors reach kubectl as Kubernetes words them.
+  Outcome bad = Kubectl({"create", "-f", Write("bad-secret.yaml", R"(apiVersion: v1
+kind: Secret
+metadata: {name: bad}
+type: kubernetes.io/dockerconfigjson
+data: {.dockerconfigjson: "not base64!"}
+)")});
+  EXPECT_EQ(bad.code, 1) << bad;
+  EXPECT_THAT(bad.out, HasSubstr("The Secret \"bad\" is invalid: data[.dockerconfigjson]: "
+                                 "Invalid value: \"<secret contents redacted>\": illegal base64 "
+                                 "data at input byte 3"))
+      << bad;
+  EXPECT_THAT(Ok({"delete", "secret", "db"}), HasSubstr("secret \"db\" deleted"));
+  EXPECT_THAT(RowStartingWith(Ok({"get", "secrets"}), {"db"}), ::testing::IsEmpty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Kubectl, KubectlTest, ::testing::Values("v1_20", "newest"),
