@@ -707,33 +707,41 @@ void LocalRegistry::Stop() {
   }
 }
 
+Result<LocalRegistry::SkopeoHome> LocalRegistry::NewSkopeoHome() {
+  // skopeo gets a private HOME, runtime dir, config and temp dir per run, so it never
+  // reads or writes the user's own containers config, auth.json or policy.
+  SkopeoHome h;
+  h.dir = dir_ + "/skopeo-" + std::to_string(++pushes_);
+  std::error_code ec;
+  for (const char* sub : {"", "/run", "/config", "/tmp", "/registries.d"}) {
+    fs::create_directories(h.dir + sub, ec);
+    if (ec) return Status::Internal("mkdir " + h.dir + sub + ": " + ec.message());
+  }
+  chmod((h.dir + "/run").c_str(), 0700);
+  KORC_RETURN_IF_ERROR(WriteFile(h.dir + "/registries.conf", ""));
+  h.env = {ChildPath(),
+           "HOME=" + h.dir,
+           "XDG_RUNTIME_DIR=" + h.dir + "/run",
+           "XDG_CONFIG_HOME=" + h.dir + "/config",
+           "TMPDIR=" + h.dir + "/tmp",
+           "CONTAINERS_REGISTRIES_CONF=" + h.dir + "/registries.conf",
+           "REGISTRY_AUTH_FILE=" + h.dir + "/auth.json"};
+  h.flags = {"--insecure-policy", "--registries.d", h.dir + "/registries.d", "--tmpdir",
+             h.dir + "/tmp"};
+  return h;
+}
+
 Result<std::string> LocalRegistry::Push(const std::string& layout_dir,
                                         const std::string& layout_tag, const std::string& repo_tag,
                                         const PushOptions& options) {
   if (!running()) return Status::Internal("registry not running");
-  // skopeo gets a private HOME, runtime dir, config and temp dir per push, so it never
-  // reads or writes the user's own containers config, auth.json or policy.
-  std::string home = dir_ + "/skopeo-" + std::to_string(++pushes_);
-  std::error_code ec;
-  for (const char* sub : {"", "/run", "/config", "/tmp", "/registries.d"}) {
-    fs::create_directories(home + sub, ec);
-    if (ec) return Status::Internal("mkdir " + home + sub + ": " + ec.message());
-  }
-  chmod((home + "/run").c_str(), 0700);
-  KORC_RETURN_IF_ERROR(WriteFile(home + "/registries.conf", ""));
-  std::string digest_file = home + "/digest";
+  KORC_ASSIGN_OR_RETURN(SkopeoHome home, NewSkopeoHome());
+  std::string digest_file = home.dir + "/digest";
 
-  std::vector<std::string> argv = {"skopeo",
-                                   "--insecure-policy",
-                                   "--registries.d",
-                                   home + "/registries.d",
-                                   "--tmpdir",
-                                   home + "/tmp",
-                                   "copy",
-                                   "--quiet",
-                                   "--dest-tls-verify=false",
-                                   "--digestfile",
-                                   digest_file};
+  std::vector<std::string> argv = {"skopeo"};
+  argv.insert(argv.end(), home.flags.begin(), home.flags.end());
+  argv.insert(argv.end(),
+              {"copy", "--quiet", "--dest-tls-verify=false", "--digestfile", digest_file});
   if (options.format == Format::kDockerV2) {
     argv.insert(argv.end(), {"--format", "v2s2"});
   } else {
@@ -744,15 +752,8 @@ Result<std::string> LocalRegistry::Push(const std::string& layout_dir,
   argv.push_back("oci:" + layout_dir + ":" + layout_tag);
   argv.push_back("docker://" + address() + "/" + repo_tag);
 
-  std::vector<std::string> env = {ChildPath(),
-                                  "HOME=" + home,
-                                  "XDG_RUNTIME_DIR=" + home + "/run",
-                                  "XDG_CONFIG_HOME=" + home + "/config",
-                                  "TMPDIR=" + home + "/tmp",
-                                  "CONTAINERS_REGISTRIES_CONF=" + home + "/registries.conf",
-                                  "REGISTRY_AUTH_FILE=" + home + "/auth.json"};
   std::string out;
-  KORC_ASSIGN_OR_RETURN(int rc, RunCommand(argv, env, &out, 120000));
+  KORC_ASSIGN_OR_RETURN(int rc, RunCommand(argv, home.env, &out, 120000));
   if (rc != 0) {
     std::string cmd;
     for (const auto& a : argv) cmd += a + " ";
@@ -760,9 +761,31 @@ Result<std::string> LocalRegistry::Push(const std::string& layout_dir,
   }
   KORC_ASSIGN_OR_RETURN(std::string digest, ReadFile(digest_file));
   digest = Trim(digest);
-  fs::remove_all(home, ec);
+  std::error_code ec;
+  fs::remove_all(home.dir, ec);
   if (digest.rfind("sha256:", 0) != 0) return Status::Internal("skopeo wrote digest " + digest);
   return digest;
+}
+
+Status LocalRegistry::Pull(const std::string& repo_tag, const std::string& layout_dir,
+                           const std::string& layout_tag, int timeout_ms) {
+  if (!running()) return Status::Internal("registry not running");
+  KORC_ASSIGN_OR_RETURN(SkopeoHome home, NewSkopeoHome());
+  std::vector<std::string> argv = {"skopeo"};
+  argv.insert(argv.end(), home.flags.begin(), home.flags.end());
+  argv.insert(argv.end(),
+              {"copy", "--quiet", "--src-tls-verify=false",
+               "docker://" + address() + "/" + repo_tag, "oci:" + layout_dir + ":" + layout_tag});
+  std::string out;
+  KORC_ASSIGN_OR_RETURN(int rc, RunCommand(argv, home.env, &out, timeout_ms));
+  std::error_code ec;
+  fs::remove_all(home.dir, ec);
+  if (rc != 0) {
+    std::string cmd;
+    for (const auto& a : argv) cmd += a + " ";
+    return Status::Internal("skopeo exited with " + std::to_string(rc) + ": " + cmd + "\n" + out);
+  }
+  return Status::Ok();
 }
 
 }  // namespace korc::testing

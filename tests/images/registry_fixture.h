@@ -1,7 +1,7 @@
 // Test fixtures for registry pulls, all on 127.0.0.1:
 //   LocalRegistry  - Debian's docker-registry (distribution 2.8) as a child process, with no
 //                    auth, Basic (htpasswd) or token ("silly": any Bearer token) auth, and
-//                    Push() of an OCI layout through skopeo.
+//                    Push() of an OCI layout through skopeo (and Pull() back into one).
 //   HttpServer     - a tiny HTTP/1.1 server with a handler function, for fakes the real
 //                    registry cannot do (429 + Retry-After, redirects, broken responses).
 //   TokenServer    - an HttpServer answering GET /token with {"token": "t-<n>", ...} and
@@ -209,10 +209,23 @@ class LocalRegistry {
                            const std::string& repo_tag) {
     return Push(layout_dir, layout_tag, repo_tag, PushOptions{});
   }
+  // skopeo copy docker://ADDRESS/REPO_TAG oci:LAYOUT_DIR:LAYOUT_TAG, with a private skopeo
+  // home as Push: downloads and verifies the blobs into an OCI layout, unpacks nothing. For
+  // comparisons with korc's puller (bench/images); no credentials.
+  Status Pull(const std::string& repo_tag, const std::string& layout_dir,
+              const std::string& layout_tag, int timeout_ms = 300000);
 
  private:
   Status StartOnce(const Options& options);
   void Kill();
+  // A fresh private home for one skopeo run under dir_ (HOME, runtime dir, config, temp
+  // dir, registries.d, an empty registries.conf): its path, and skopeo's environment and
+  // the global flags that keep it there (`skopeo <flags> copy ...`).
+  struct SkopeoHome {
+    std::string dir;
+    std::vector<std::string> env, flags;
+  };
+  Result<SkopeoHome> NewSkopeoHome();
 
   std::string dir_;  // temp dir: config, data/, htpasswd, log, skopeo home
   pid_t pid_ = -1;
