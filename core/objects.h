@@ -276,6 +276,23 @@ constexpr auto Fields(const Probe*) {
   };
 }
 
+// Who a container's processes run as (Container.securityContext and, as defaults for every
+// container, PodSpec.securityContext). Unset: the image's User, else root.
+struct SecurityContext {
+  std::optional<int64_t> run_as_user;
+  std::optional<int64_t> run_as_group;
+  std::optional<bool> run_as_non_root;  // refuse to start as uid 0
+  bool operator==(const SecurityContext&) const = default;
+};
+constexpr auto Fields(const SecurityContext*) {
+  using T = SecurityContext;
+  return std::tuple{
+      F("runAsUser", &T::run_as_user, kNonNegative),
+      F("runAsGroup", &T::run_as_group, kNonNegative),
+      F("runAsNonRoot", &T::run_as_non_root),
+  };
+}
+
 struct Container {
   std::string name;
   std::string image;
@@ -291,6 +308,7 @@ struct Container {
   std::string termination_message_path;
   std::string termination_message_policy;
   std::string image_pull_policy;
+  std::optional<SecurityContext> security_context;
   bool operator==(const Container&) const = default;
 };
 constexpr auto Fields(const Container*) {
@@ -312,6 +330,7 @@ constexpr auto Fields(const Container*) {
           .Default("File")
           .OneOf("File|FallbackToLogsOnError"),
       F("imagePullPolicy", &T::image_pull_policy).OneOf("Always|IfNotPresent|Never"),
+      F("securityContext", &T::security_context),
   };
 }
 
@@ -375,6 +394,7 @@ struct PodSpec {
   std::string subdomain;
   std::string scheduler_name;
   std::vector<Toleration> tolerations;
+  std::optional<SecurityContext> security_context;
   bool operator==(const PodSpec&) const = default;
 };
 constexpr auto Fields(const PodSpec*) {
@@ -398,6 +418,7 @@ constexpr auto Fields(const PodSpec*) {
       F("subdomain", &T::subdomain, kDns1123Label),
       F("schedulerName", &T::scheduler_name).Default("default-scheduler"),
       F("tolerations", &T::tolerations),
+      F("securityContext", &T::security_context),
   };
 }
 
@@ -892,6 +913,19 @@ constexpr auto Fields(const NodeDaemonEndpoints*) {
   return std::tuple{F("kubeletEndpoint", &NodeDaemonEndpoints::kubelet_endpoint)};
 }
 
+// An image the node stores: its names (repository digests and tags) and its size on disk.
+struct ContainerImage {
+  std::vector<std::string> names;
+  int64_t size_bytes = 0;
+  bool operator==(const ContainerImage&) const = default;
+};
+constexpr auto Fields(const ContainerImage*) {
+  return std::tuple{
+      F("names", &ContainerImage::names),
+      F("sizeBytes", &ContainerImage::size_bytes),
+  };
+}
+
 struct NodeStatus {
   ResourceList capacity;
   ResourceList allocatable;
@@ -900,6 +934,7 @@ struct NodeStatus {
   std::vector<NodeAddress> addresses;
   NodeDaemonEndpoints daemon_endpoints;
   NodeSystemInfo node_info;
+  std::vector<ContainerImage> images;
   bool operator==(const NodeStatus&) const = default;
 };
 constexpr auto Fields(const NodeStatus*) {
@@ -912,6 +947,7 @@ constexpr auto Fields(const NodeStatus*) {
       F("addresses", &T::addresses),
       F("daemonEndpoints", &T::daemon_endpoints),
       F("nodeInfo", &T::node_info),
+      F("images", &T::images),
   };
 }
 

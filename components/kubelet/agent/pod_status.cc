@@ -1,7 +1,10 @@
 #include "components/kubelet/agent/pod_status.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <map>
 
 namespace korc::kubelet {
@@ -146,6 +149,116 @@ Result<std::vector<std::string>> ContainerArgv(const api::Container& container,
                            ": no command to run (neither the Pod nor the image gives one)");
   }
   return argv;
+}
+
+namespace {
+
+// The entries of the image's /etc/passwd or /etc/group (name:x:id:gid...), as fields. A file
+// reached through a symlink is not read: it could name the node's own.
+std::vector<std::vector<std::string>> ReadIdFile(const std::string& rootfs, const char* name) {
+  std::vector<std::vector<std::string>> out;
+  for (const std::string& p : {rootfs + "/etc", rootfs + "/etc/" + name}) {
+    struct stat st;
+    if (lstat(p.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) return out;
+  }
+  std::ifstream in(rootfs + "/etc/" + name);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> fields;
+    size_t start = 0;
+    for (;;) {
+      size_t colon = line.find(':', start);
+      fields.push_back(line.substr(start, colon == std::string::npos ? colon : colon - start));
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+    if (fields.size() >= 3) out.push_back(std::move(fields));
+  }
+  return out;
+}
+
+std::optional<int64_t> Numeric(const std::string& s) {
+  if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::stoll(s);
+}
+
+}  // namespace
+
+Result<ContainerUserIds> ContainerUser(const api::PodSpec& spec, const api::Container& container,
+                                       const images::ImageConfig& image,
+                                       const std::string& rootfs) {
+  auto pick = [&](auto field) {
+    if (container.security_context && (*container.security_context).*field) {
+      return (*container.security_context).*field;
+    }
+    return spec.security_context ? (*spec.security_context).*field
+                                 : decltype((*spec.security_context).*field){};
+  };
+  const auto run_as_user = pick(&api::SecurityContext::run_as_user);
+  const auto run_as_group = pick(&api::SecurityContext::run_as_group);
+  const auto non_root = pick(&api::SecurityContext::run_as_non_root);
+
+  auto passwd = [&] { return ReadIdFile(rootfs, "passwd"); };
+  // The primary group of `uid` in the image, else 0.
+  auto group_of = [&](int64_t uid) -> int64_t {
+    for (const auto& e : passwd()) {
+      if (e.size() >= 4 && Numeric(e[2]) == uid) return Numeric(e[3]).value_or(0);
+    }
+    return 0;
+  };
+  ContainerUserIds ids;
+  if (run_as_user) {
+    ids.uid = *run_as_user;
+    ids.gid = group_of(ids.uid);
+  } else if (!image.user.empty()) {
+    const size_t colon = image.user.find(':');
+    const std::string user = image.user.substr(0, colon);
+    const std::string group = colon == std::string::npos ? "" : image.user.substr(colon + 1);
+    if (auto uid = Numeric(user)) {
+      ids.uid = *uid;
+      ids.gid = group_of(ids.uid);
+    } else {
+      bool found = false;
+      for (const auto& e : passwd()) {
+        if (e[0] == user && Numeric(e[2])) {
+          ids.uid = *Numeric(e[2]);
+          ids.gid = e.size() >= 4 ? Numeric(e[3]).value_or(0) : 0;
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
+        return Status::Invalid("unable to find user " + user +
+                               ": no matching entries in the image's passwd file");
+      }
+    }
+    if (!group.empty()) {
+      if (auto gid = Numeric(group)) {
+        ids.gid = *gid;
+      } else {
+        bool found = false;
+        for (const auto& e : ReadIdFile(rootfs, "group")) {
+          if (e[0] == group && Numeric(e[2])) {
+            ids.gid = *Numeric(e[2]);
+            found = true;
+            break;
+          }
+        }
+        if (!found) {
+          return Status::Invalid("unable to find group " + group +
+                                 ": no matching entries in the image's group file");
+        }
+      }
+    }
+  }
+  if (run_as_group) ids.gid = *run_as_group;
+  if (non_root.value_or(false) && ids.uid == 0) {
+    return Status::Invalid("container has runAsNonRoot and image will run as root (container: " +
+                           container.name + ")");
+  }
+  return ids;
 }
 
 ResourceLimits ContainerLimits(const api::Container& container) {

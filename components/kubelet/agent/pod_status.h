@@ -39,6 +39,19 @@ std::vector<std::string> ContainerEnv(const api::Container& container,
 // left as written, $$ becomes $.
 std::string ExpandVars(const std::string& in, const std::vector<std::string>& env);
 
+// Who the container runs as: securityContext.runAsUser/runAsGroup (the container's, else
+// the Pod's), else the image's User ("uid", "name", "uid:gid", "name:group", looked up in
+// the image's /etc/passwd and /etc/group), else root. A user without a group gets its
+// passwd entry's group, else 0. Invalid (CreateContainerConfigError) for a name the image
+// does not have, or runAsNonRoot with uid 0.
+struct ContainerUserIds {
+  int64_t uid = 0, gid = 0;
+  bool operator==(const ContainerUserIds&) const = default;
+};
+Result<ContainerUserIds> ContainerUser(const api::PodSpec& spec, const api::Container& container,
+                                       const images::ImageConfig& image,
+                                       const std::string& rootfs);
+
 // resources.limits as the runtime takes them.
 ResourceLimits ContainerLimits(const api::Container& container);
 

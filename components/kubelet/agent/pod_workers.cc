@@ -523,6 +523,14 @@ void PodWorkers::SyncPod(const std::string& key, PodState& st, int64_t now) {
     }
     cc.argv = *argv;
     cc.working_dir = c.working_dir.empty() ? image->config.working_dir : c.working_dir;
+    auto user = ContainerUser(pod->spec, c, image->config, image->rootfs);
+    if (!user.ok()) {
+      t.image_error_reason = "CreateContainerConfigError";
+      t.image_error = user.status().message();
+      continue;
+    }
+    cc.uid = user->uid;
+    cc.gid = user->gid;
     for (const auto& vm : c.volume_mounts) {
       std::string host = st.sandbox->VolumePath(vm.name);
       if (!vm.sub_path.empty()) {

@@ -460,6 +460,8 @@ Result<std::string> ProcessRuntime::StartContainer(const ContainerConfig& config
   } else {
     sc.argv = config.argv;
     sc.isolate = options_.isolate;
+    sc.uid = config.uid;
+    sc.gid = config.gid;
     sc.rootfs = rootfs;
     sc.netns = sandbox.netns_path;
     sc.hostname = sandbox.hostname.empty() ? sandbox.pod_name : sandbox.hostname;

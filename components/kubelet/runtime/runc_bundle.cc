@@ -182,7 +182,7 @@ std::string OciConfig(const Sandbox& sandbox, const ContainerConfig& config,
   json caps = DefaultCapabilities();
   json process = {
       {"terminal", false},
-      {"user", {{"uid", 0}, {"gid", 0}}},
+      {"user", {{"uid", config.uid}, {"gid", config.gid}}},
       {"args", config.argv},
       {"env", env},
       {"cwd", config.working_dir.empty() ? "/" : config.working_dir},

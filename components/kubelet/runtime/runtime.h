@@ -75,6 +75,7 @@ struct ContainerConfig {
   std::vector<std::string> argv;  // resolved command + args (image entrypoint/cmd applied)
   std::vector<std::string> env;   // "NAME=value"
   std::string working_dir;        // "" = the image's, else "/"
+  int64_t uid = 0, gid = 0;       // who the processes run as (isolated sandboxes only)
   std::vector<Mount> mounts;
   ResourceLimits limits;
   std::string log_path;  // where stdout/stderr go (CRI log format, rotated)

@@ -19,6 +19,8 @@ std::string EncodeConfig(const ShimConfig& c) {
   return json{{"argv", c.argv},
               {"env", c.env},
               {"cwd", c.cwd},
+              {"uid", c.uid},
+              {"gid", c.gid},
               {"rootfs", c.rootfs},
               {"netns", c.netns},
               {"hostname", c.hostname},
@@ -39,6 +41,8 @@ Result<ShimConfig> DecodeConfig(std::string_view text) {
     c.argv = j.value("argv", std::vector<std::string>{});
     c.env = j.value("env", std::vector<std::string>{});
     c.cwd = j.value("cwd", std::string("/"));
+    c.uid = j.value("uid", int64_t{0});
+    c.gid = j.value("gid", int64_t{0});
     c.rootfs = j.value("rootfs", std::string());
     c.netns = j.value("netns", std::string());
     c.hostname = j.value("hostname", std::string());

@@ -34,6 +34,7 @@ struct ShimConfig {
   std::vector<std::string> argv;  // argv[0] is looked up on the PATH of `env` inside the root
   std::vector<std::string> env;
   std::string cwd = "/";
+  int64_t uid = 0, gid = 0;   // set (with no supplementary groups) when `isolate`
   std::string rootfs;         // "" = the node's filesystem
   std::string netns;          // network namespace to join ("" = the shim's)
   std::string hostname;       // set when `isolate`

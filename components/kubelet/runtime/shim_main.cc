@@ -14,6 +14,7 @@
 //      process ends, what it left running is killed (a PID namespace does that by itself),
 //      the pipes drain, and exit.json is written last.
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/close_range.h>
 #include <linux/openat2.h>
 #include <poll.h>
@@ -201,6 +202,12 @@ int ChildMain(void* arg) {
   if (null_fd >= 0) dup2(null_fd, 0);
   dup2(p.out_write, 1);
   dup2(p.err_write, 2);
+  if (c.isolate) {
+    // Groups first: after setuid to a user other than root, they can no longer change.
+    gid_t gid = static_cast<gid_t>(c.gid);
+    if (setgroups(1, &gid) != 0 || setgid(gid) != 0) ChildFail(p, "set the container's group");
+    if (setuid(static_cast<uid_t>(c.uid)) != 0) ChildFail(p, "set the container's user");
+  }
   if (!c.cwd.empty() && chdir(c.cwd.c_str()) != 0) ChildFail(p, ("chdir " + c.cwd).c_str());
   if (p.exe.find('/') != std::string::npos) {
     execve(p.exe.c_str(), p.argv.data(), p.envp.data());

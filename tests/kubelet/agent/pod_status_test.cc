@@ -2,6 +2,10 @@
 #include "components/kubelet/agent/pod_status.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 
 namespace korc::kubelet {
 namespace {
@@ -47,6 +51,53 @@ TEST(ContainerArgv, ExpandsVariableReferences) {
                             {"GREETING=hello"});
   ASSERT_TRUE(argv.ok());
   EXPECT_EQ((*argv)[1], "hello $(MISSING) $(GREETING)");
+}
+
+TEST(ContainerUser, SecurityContextThenTheImagesUserResolvedInItsPasswd) {
+  char tmpl[] = "/tmp/korc-user-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string root = tmpl;
+  ASSERT_EQ(mkdir((root + "/etc").c_str(), 0755), 0);
+  std::ofstream(root + "/etc/passwd") << "root:x:0:0:root:/root:/bin/sh\n"
+                                         "app:x:1000:1001::/home/app:/bin/sh\n"
+                                         "nobody:x:65534:65534:nobody:/:/bin/false\n";
+  std::ofstream(root + "/etc/group") << "root:x:0:\nstaff:x:50:\napp:x:1001:\n";
+  auto user = [&](const std::string& image_user, std::optional<api::SecurityContext> pod_sc,
+                  std::optional<api::SecurityContext> container_sc) {
+    api::PodSpec spec;
+    spec.security_context = pod_sc;
+    api::Container c = MakeContainer({"sh"}, {});
+    c.security_context = container_sc;
+    images::ImageConfig image;
+    image.user = image_user;
+    return ContainerUser(spec, c, image, root);
+  };
+  using Ids = ContainerUserIds;
+  EXPECT_EQ(*user("", {}, {}), (Ids{0, 0}));
+  EXPECT_EQ(*user("app", {}, {}), (Ids{1000, 1001}));      // its passwd group
+  EXPECT_EQ(*user("1000", {}, {}), (Ids{1000, 1001}));     // by uid, same entry
+  EXPECT_EQ(*user("4242", {}, {}), (Ids{4242, 0}));        // no entry: group 0
+  EXPECT_EQ(*user("app:staff", {}, {}), (Ids{1000, 50}));  // a named group
+  EXPECT_EQ(*user("nobody:7", {}, {}), (Ids{65534, 7}));
+  // The Pod's securityContext over the image, the container's over the Pod's.
+  api::SecurityContext pod_sc{int64_t{1000}, std::nullopt, std::nullopt};
+  api::SecurityContext container_sc{int64_t{65534}, int64_t{9}, std::nullopt};
+  EXPECT_EQ(*user("root", pod_sc, {}), (Ids{1000, 1001}));
+  EXPECT_EQ(*user("root", pod_sc, container_sc), (Ids{65534, 9}));
+  api::SecurityContext group_only{std::nullopt, int64_t{77}, std::nullopt};
+  EXPECT_EQ(*user("app", group_only, {}), (Ids{1000, 77}));
+  // Names the image does not have, and root where runAsNonRoot forbids it.
+  EXPECT_EQ(user("ghost", {}, {}).status().code(), Code::kInvalid);
+  EXPECT_NE(user("app:ghosts", {}, {}).status().message().find("unable to find group ghosts"),
+            std::string::npos);
+  api::SecurityContext non_root{std::nullopt, std::nullopt, true};
+  EXPECT_EQ(user("", non_root, {}).status().code(), Code::kInvalid);
+  EXPECT_TRUE(user("app", non_root, {}).ok());
+  // A passwd reached through a symlink (it could be the node's) is not read.
+  std::filesystem::remove(root + "/etc/passwd");
+  std::filesystem::create_symlink("/etc/passwd", root + "/etc/passwd");
+  EXPECT_FALSE(user("root", {}, {}).ok());
+  std::filesystem::remove_all(root);
 }
 
 TEST(ContainerEnv, ContainerOverridesImageAndPathIsDefaulted) {
