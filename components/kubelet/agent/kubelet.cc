@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -26,6 +27,26 @@ using reactor::Decision;
 namespace {
 
 constexpr std::string_view kPodPrefix = "pod/";
+
+// Node.status.images as Kubernetes reports them: per image, its repository digests and tags,
+// and its size; largest first, at most 50 (the kubelet's nodeStatusMaxImages).
+std::vector<api::ContainerImage> NodeImages(const images::ImageStore& store) {
+  auto list = store.List();
+  if (!list.ok()) return {};
+  std::map<std::string, api::ContainerImage> by_id;
+  for (const auto& image : *list) {
+    api::ContainerImage& c = by_id[image.id];
+    if (c.names.empty()) c.names = image.repo_digests;
+    c.names.push_back(image.reference);
+    c.size_bytes = image.size_bytes;
+  }
+  std::vector<api::ContainerImage> out;
+  for (auto& [id, c] : by_id) out.push_back(std::move(c));
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.size_bytes > b.size_bytes; });
+  if (out.size() > 50) out.resize(50);
+  return out;
+}
 
 std::string FirstLine(const std::string& path) {
   std::ifstream in(path);
@@ -141,6 +162,19 @@ void KubeletReducer::Wake(const reactor::View& view, const Event& e, const api::
     if (e.ns == kNodeLeaseNamespace && e.name == env_.node_name) keys->push_back("lease");
     return;
   }
+  if (e.kind == "Secret") {
+    // Pods that pull with it start their next pull with what it says now.
+    for (const api::Pod* pod : view.ListAs<api::Pod>(e.ns)) {
+      if (pod->spec.node_name != env_.node_name) continue;
+      for (const auto& ref : pod->spec.image_pull_secrets) {
+        if (ref.name == e.name) {
+          keys->push_back(std::string(kPodPrefix) + e.ns + "/" + pod->metadata.name);
+          break;
+        }
+      }
+    }
+    return;
+  }
   if (e.kind != "Pod") return;
   const reactor::ViewItem* now = view.Find("Pod", e.ns, e.name);
   if (Mine(before) || (now && Mine(&now->object))) {
@@ -180,6 +214,7 @@ api::Node KubeletReducer::DesiredNode(int64_t now_ns) const {
   s.daemon_endpoints.kubelet_endpoint.port = env_.port;
   s.node_info = env_.machine.info;
   s.node_info.container_runtime_version = env_.runtime_version;
+  if (env_.images) s.images = env_.images();
   const api::Time now{Seconds(now_ns)};
   auto cond = [&](std::string type, std::string status, std::string reason, std::string message) {
     api::NodeCondition c;
@@ -297,7 +332,19 @@ Decision KubeletReducer::ReconcilePod(const reactor::View& view, const std::stri
   if (pod->spec.enable_service_links.value_or(true)) {
     service_env = ServiceEnv(view.ListAs<api::Service>(ns));
   }
-  workers_.Update(key, *pod, std::move(service_env));
+  // Pull secrets: the registry credentials of the Pod's imagePullSecrets that exist (a
+  // missing one is skipped, as Kubernetes does), in the Pod's order.
+  std::vector<std::string> pull_secrets;
+  for (const auto& ref : pod->spec.image_pull_secrets) {
+    const api::Secret* secret = view.Get<api::Secret>(ns, ref.name);
+    if (secret == nullptr) continue;
+    for (const char* key : {".dockerconfigjson", ".dockercfg"}) {
+      if (auto it = secret->data.find(key); it != secret->data.end()) {
+        pull_secrets.push_back(it->second.value);
+      }
+    }
+  }
+  workers_.Update(key, *pod, std::move(service_env), std::move(pull_secrets));
   const PodObservation obs = workers_.Observe(key);
   if (!pod->metadata.deletion_timestamp.empty() && obs.terminated) {
     nlohmann::json opts = {{"gracePeriodSeconds", 0}};
@@ -369,6 +416,10 @@ Result<std::unique_ptr<Kubelet>> Kubelet::Start(zmq::context_t& ctx, KubeletOpti
   k->registry_ = std::make_unique<images::Registry>(registry_options);
   k->puller_ = std::make_unique<images::Puller>(k->images_.get(), k->registry_.get());
   images::ImageManagerOptions image_options;
+  // A pull that ends changes Node.status.images.
+  image_options.on_change = [self = k.get()] {
+    if (self->runtime_) self->runtime_->Wake("node");
+  };
   image_options.backoff_initial = options.backoff_initial;
   image_options.backoff_max = options.backoff_max;
   k->image_manager_ =
@@ -421,6 +472,8 @@ Result<std::unique_ptr<Kubelet>> Kubelet::Start(zmq::context_t& ctx, KubeletOpti
   env.lease_renew_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(options.lease_renew_period).count();
   env.lease_duration_seconds = options.lease_duration_seconds;
+  images::ImageStore* store = k->images_.get();
+  env.images = [store] { return NodeImages(*store); };
   k->reducer_ = std::make_unique<KubeletReducer>(
       env, *k->workers_, [self](const std::string& cidr) { self->OnPodCidr(cidr); });
   reactor::RuntimeOptions rto = options.bus;

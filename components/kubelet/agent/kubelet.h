@@ -98,14 +98,18 @@ class KubeletReducer final : public reactor::Reducer {
     int64_t status_report_ns = 0;
     int64_t lease_renew_ns = 0;
     int lease_duration_seconds = 40;
+    // The images the node stores, for Node.status.images (none when unset).
+    std::function<std::vector<api::ContainerImage>()> images;
   };
   // `on_pod_cidr` is called (from the runtime's thread) with the node's podCIDR each time the
   // node key is reconciled, "" while it has none.
   KubeletReducer(Env env, PodWorkers& workers, std::function<void(const std::string&)> on_pod_cidr);
 
   std::string_view name() const override { return name_; }
-  // Services for the Pods' service environment variables.
-  std::vector<std::string> kinds() const override { return {"Node", "Pod", "Lease", "Service"}; }
+  // Services for the Pods' service environment variables; Secrets for their pull secrets.
+  std::vector<std::string> kinds() const override {
+    return {"Node", "Pod", "Lease", "Service", "Secret"};
+  }
   void Wake(const reactor::View& view, const Event& e, const api::Object* before,
             std::vector<std::string>* keys) const override;
   void AllKeys(const reactor::View& view, std::vector<std::string>* keys) const override;

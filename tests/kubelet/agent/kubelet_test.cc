@@ -462,9 +462,10 @@ class KubeletPullTest : public KubeletTest {
 TEST_F(KubeletPullTest, PullsAnImageAndRunsWhatItsConfigSays) {
   korc::testing::ImageConfig config;
   config.entrypoint = {"/bin/sh", "-c"};
-  config.cmd = {"echo \"$GREETING from $(pwd)\"; exec sleep 3600"};
+  config.cmd = {"echo \"$GREETING from $(pwd) as $(id -u):$(id -g)\"; exec sleep 3600"};
   config.env.push_back("GREETING=hello");
   config.working_dir = "/srv";
+  config.user = "nobody";
   const std::string ref = registry_.address() + "/demo/busybox:1";
   const std::string digest = PushBusybox("demo/busybox:1", config);
   ASSERT_FALSE(digest.empty());
@@ -477,7 +478,8 @@ TEST_F(KubeletPullTest, PullsAnImageAndRunsWhatItsConfigSays) {
   ASSERT_NE(c, nullptr);
   EXPECT_EQ((*c)["image"], ref);
   EXPECT_EQ((*c)["imageID"], registry_.address() + "/demo/busybox@" + digest);
-  EXPECT_NE(LogOf("pulled", "hello from /srv").find("hello from /srv"), std::string::npos);
+  EXPECT_NE(LogOf("pulled", "hello from /srv").find("hello from /srv as 65534:65534"),
+            std::string::npos);
 
   // By digest, args only (the image's entrypoint stays), env overriding the image's: from the
   // store, no second pull.
@@ -489,11 +491,87 @@ TEST_F(KubeletPullTest, PullsAnImageAndRunsWhatItsConfigSays) {
                   {"image", registry_.address() + "/demo/busybox@" + digest},
                   {"imagePullPolicy", "Never"},
                   {"env", {{{"name", "GREETING"}, {"value", "bonjour"}}}},
-                  {"args", {"echo \"args $GREETING\"; exec sleep 3600"}}}}}}}});
+                  {"securityContext", {{"runAsUser", 1234}}},
+                  {"args", {"echo \"args $GREETING as $(id -u):$(id -g)\"; exec sleep 3600"}}}}},
+               {"securityContext", {{"runAsGroup", 5678}}}}}});
   WaitPod("by-digest", [](const json& p) { return Ready(p); });
-  EXPECT_NE(LogOf("by-digest", "args bonjour").find("args bonjour"), std::string::npos);
+  EXPECT_NE(LogOf("by-digest", "args bonjour").find("args bonjour as 1234:5678"),
+            std::string::npos);
   DeleteAndWaitGone("pulled");
   DeleteAndWaitGone("by-digest");
+}
+
+TEST_F(KubeletPullTest, PullSecretsAuthenticateAndTheNodeListsItsImages) {
+  korc::testing::LocalRegistry::Options options;
+  options.auth = korc::testing::LocalRegistry::Auth::kBasic;
+  korc::testing::LocalRegistry private_registry;
+  ASSERT_TRUE(private_registry.Start(options).ok());
+  korc::testing::LocalRegistry::PushOptions push;
+  push.creds = options.user + ":" + options.password;
+  auto b = korc::testing::OciLayoutBuilder::Create(dir_ + "/private-layout");
+  ASSERT_TRUE(b.ok());
+  auto entries = korc::testing::BusyboxEntries();
+  ASSERT_TRUE(entries.ok());
+  auto layer = b->AddLayer(*entries);
+  ASSERT_TRUE(layer.ok());
+  auto image = b->AddImage({}, {*layer});
+  ASSERT_TRUE(image.ok() && b->Write("t", *image).ok());
+  auto digest = private_registry.Push(b->dir(), "t", "team/private:1", push);
+  ASSERT_TRUE(digest.ok()) << digest.status().ToString();
+  const std::string ref = private_registry.address() + "/team/private:1";
+
+  // kubectl create secret docker-registry's shape.
+  json config = {{"auths",
+                  {{private_registry.address(),
+                    {{"username", options.user},
+                     {"password", options.password},
+                     {"auth", korc::testing::Base64(options.user + ":" + options.password)}}}}}};
+  auto r = Call("POST", "/api/v1/namespaces/default/secrets",
+                json{{"apiVersion", "v1"},
+                     {"kind", "Secret"},
+                     {"metadata", {{"name", "regcred"}}},
+                     {"type", "kubernetes.io/dockerconfigjson"},
+                     {"data", {{".dockerconfigjson", korc::testing::Base64(config.dump())}}}}
+                    .dump());
+  ASSERT_EQ(r.code, 201) << r.body;
+  auto pod = [&](const std::string& name, bool with_secret) {
+    json p = {
+        {"metadata", {{"name", name}}},
+        {"spec",
+         {{"terminationGracePeriodSeconds", 1},
+          {"containers",
+           {{{"name", "c"}, {"image", ref}, {"command", {"sh", "-c", "exec sleep 3600"}}}}}}}};
+    if (with_secret) p["spec"]["imagePullSecrets"] = {{{"name", "regcred"}}};
+    return p;
+  };
+  CreatePod(pod("anonymous", false));
+  json refused =
+      WaitPod("anonymous", [](const json& p) { return WaitingReason(p, "c") == "ErrImagePull"; });
+  EXPECT_NE(refused.dump().find("needs credentials"), std::string::npos) << refused.dump(1);
+  CreatePod(pod("with-secret", true));
+  WaitPod("with-secret", [](const json& p) { return Ready(p); });
+
+  // Node.status.images: the pulled image by its repository digest and its tag, with a size.
+  const std::string by_digest = private_registry.address() + "/team/private@" + *digest;
+  json node;
+  for (int i = 0; i < 100; ++i) {
+    node = json::parse(Call("GET", "/api/v1/nodes/node-a").body);
+    if (node["status"].value("images", json::array()).dump().find(by_digest) != std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  bool listed = false;
+  for (const auto& i : node["status"].value("images", json::array())) {
+    if (i["names"].dump().find(by_digest) == std::string::npos) continue;
+    listed = true;
+    EXPECT_NE(i["names"].dump().find(ref), std::string::npos) << i.dump();
+    EXPECT_GT(i["sizeBytes"].get<int64_t>(), 1'000'000);
+  }
+  EXPECT_TRUE(listed) << node["status"].dump(1);
+  DeleteAndWaitGone("anonymous");
+  DeleteAndWaitGone("with-secret");
+  private_registry.Stop();
 }
 
 TEST_F(KubeletPullTest, AFailedPullBacksOffAndRunsOncePushed) {
