@@ -6,12 +6,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <semaphore>
 #include <sstream>
 
 #include "components/kubelet/images/layer.h"
@@ -202,6 +206,7 @@ Result<Image> Puller::PullWith(const ImageName& name, const std::string& normali
                            std::to_string(diff_ids ? diff_ids->size() : 0) + " diff_ids for " +
                            std::to_string(layers.size()) + " layers");
   }
+  std::vector<std::string> digests, diff;
   for (size_t i = 0; i < layers.size(); ++i) {
     std::string digest = Field(layers[i], "digest");
     std::string diff_id = (*diff_ids)[i].is_string() ? (*diff_ids)[i].get<std::string>() : "";
@@ -214,10 +219,40 @@ Result<Image> Puller::PullWith(const ImageName& name, const std::string& normali
       return Status::Invalid(what + ": layer " + digest + " has media type \"" + type +
                              "\", not a tar");
     }
-    KORC_ASSIGN_OR_RETURN(std::string path,
-                          StageBlob(name, digest, SizeField(layers[i]), staging, cred, stats));
-    blobs.push_back(digest);
-    KORC_RETURN_IF_ERROR(ApplyLayer(path, staging + "/rootfs", diff_id));
+    digests.push_back(digest);
+    diff.push_back(diff_id);
+  }
+  // Layers download in parallel, a few at a time, while they are applied in order: the
+  // network and the unpacking overlap. Declared in this order so that on an early return the
+  // downloads (which write into `staging`) are waited for before the staging goes.
+  std::counting_semaphore<3> slots(3);
+  std::atomic<bool> cancelled{false};
+  std::vector<PullStats> fetch_stats(layers.size());
+  std::map<std::string, std::shared_future<Result<std::string>>> fetches;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (fetches.count(digests[i])) continue;  // a layer repeated: fetched once
+    const int64_t size = SizeField(layers[i]);
+    fetches[digests[i]] =
+        std::async(std::launch::async, [&, i, size]() -> Result<std::string> {
+          slots.acquire();
+          Result<std::string> out = Status::Unavailable("the pull ended before this layer");
+          if (!cancelled) out = StageBlob(name, digests[i], size, staging, cred, fetch_stats[i]);
+          slots.release();
+          return out;
+        }).share();
+  }
+  struct CancelOnExit {
+    std::atomic<bool>& flag;
+    ~CancelOnExit() { flag = true; }
+  } cancel_on_exit{cancelled};
+  for (size_t i = 0; i < layers.size(); ++i) {
+    KORC_ASSIGN_OR_RETURN(std::string path, fetches[digests[i]].get());
+    blobs.push_back(digests[i]);
+    KORC_RETURN_IF_ERROR(ApplyLayer(path, staging + "/rootfs", diff[i]));
+  }
+  for (const auto& s : fetch_stats) {
+    stats.downloaded_bytes += s.downloaded_bytes;
+    stats.reused_blobs += s.reused_blobs;
   }
   return store_->CommitStaged(normalized, staging, id, run, blobs, repo_digest);
 }

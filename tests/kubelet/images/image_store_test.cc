@@ -291,12 +291,12 @@ TEST_F(ImageStoreTest, GetListRemove) {
   ExpectNoTemporaries();
 }
 
-TEST_F(ImageStoreTest, NotFoundSaysHowToImport) {
+TEST_F(ImageStoreTest, NotFoundSaysHowToPullOrImport) {
   auto got = store_->Get("busybox");
   ASSERT_EQ(got.status().code(), Code::kNotFound);
   EXPECT_EQ(got.status().message(),
-            "image \"busybox:latest\" is not in this node's image store; import it with: korc "
-            "image import busybox:latest PATH");
+            "image \"busybox:latest\" is not in this node's image store; pull it with: korc "
+            "image pull busybox:latest, or import it with: korc image import busybox:latest PATH");
   EXPECT_EQ(store_->Get("Busybox").status().code(), Code::kInvalid);
 }
 
