@@ -529,6 +529,9 @@ void Kubelet::Stop() {
   if (thread_.joinable()) thread_.join();
   if (server_) server_->Stop();
   if (workers_) workers_->Stop(options_.stop_pods_on_exit);
+  // Pulls in progress end here (their on_change wakes runtime_, which must still exist);
+  // the stopped workers no longer ask for images.
+  image_manager_.reset();
 }
 
 Kubelet::~Kubelet() { Stop(); }
