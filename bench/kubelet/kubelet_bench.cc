@@ -7,13 +7,21 @@
 //      (DELETE -> all gone);
 //   3. memory: this process's VmRSS before the 100 Pods and with them running. The API
 //      server runs in this process too, so the figure is an upper bound for the kubelet.
-// Every Pod: busybox, `sh -c "exec sleep 3600"`, restartPolicy Always, grace period 1 s,
-// bound to node-a (no scheduler). Set up as tests/kubelet/agent/kubelet_test.cc does: the
-// whole process in a network and mount namespace of its own (loopback only), an in-process
-// API server and bus (TestCluster), a busybox image built from /bin/busybox, and
-// kubelet::Kubelet with stop_pods_on_exit. Needs root. It prints figures; it never passes or
-// fails on a timing. It exits 1 when korc itself fails (an error reply, a stall, processes
-// left behind), saying what happened.
+//   4. image cache: Pods whose image comes from a loopback docker-registry (LocalRegistry,
+//      started once by this process): busybox plus a layer of 20 MB of random bytes, as
+//      <registry>/bench/busybox:1. Cold: the image is removed from the node's store
+//      (ImageStore::Remove: its root and every blob) before each round, so each Pod pulls,
+//      verifies and unpacks every layer; warm: the image stored, imagePullPolicy IfNotPresent
+//      (no registry request) and Always (a manifest request). Pods one after another, each
+//      deleted before the next; p50/min/max from POST to Running and Ready. Skipped when
+//      docker-registry or skopeo is missing.
+// Every Pod: `sh -c "exec sleep 3600"`, restartPolicy Always, grace period 1 s, bound to
+// node-a (no scheduler); in 1-3 the imported busybox with imagePullPolicy IfNotPresent. Set
+// up as tests/kubelet/agent/kubelet_test.cc does: the whole process in a network and mount
+// namespace of its own (loopback only), an in-process API server and bus (TestCluster), a
+// busybox image built from /bin/busybox, and kubelet::Kubelet with stop_pods_on_exit. Needs
+// root. It prints figures; it never passes or fails on a timing. It exits 1 when korc itself
+// fails (an error reply, a stall, processes left behind), saying what happened.
 //
 //   kubelet_bench [--quick] [--runtime process|runc|both] [--log-level LEVEL]
 #include <net/if.h>
@@ -42,6 +50,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,6 +58,8 @@
 #include "components/kubelet/agent/kubelet.h"
 #include "components/kubelet/images/image_store.h"
 #include "tests/apiserver/http_client.h"
+#include "tests/images/oci_builder.h"
+#include "tests/images/registry_fixture.h"
 #include "tests/integration/cluster.h"
 
 namespace korc {
@@ -73,9 +84,81 @@ struct Scale {
   int sequential;  // benchmark 1
   int burst;       // benchmarks 2 and 3
   std::chrono::seconds timeout;
+  int pulls;  // benchmark 4: rounds of each of cold, warm IfNotPresent, warm Always
 };
-constexpr Scale kFull{50, 100, std::chrono::seconds(300)};
-constexpr Scale kQuick{10, 20, std::chrono::seconds(180)};
+constexpr Scale kFull{50, 100, std::chrono::seconds(300), 5};
+constexpr Scale kQuick{10, 20, std::chrono::seconds(180), 2};
+
+// The image of benchmark 4, pushed once to a loopback registry for every runtime's run.
+struct PulledImage {
+  std::string reference;         // <registry address>/bench/busybox:1
+  int64_t compressed_bytes = 0;  // the layers' blobs as the registry serves them
+  int64_t file_bytes = 0;        // of the files in the layers (uncompressed)
+  std::string skipped;           // why benchmark 4 does not run; "" when it does
+};
+
+constexpr int kRandomFiles = 4;
+constexpr size_t kRandomFileBytes = 5 << 20;  // 4 x 5 MiB of incompressible bytes
+
+// Starts `registry` and pushes busybox (layer 1) plus kRandomFiles files of random bytes
+// (layer 2), both gzip, as bench/busybox:1. Fills `image`, or image->skipped saying why not.
+void PushPullImage(korc::testing::LocalRegistry& registry, const std::string& dir,
+                   PulledImage* image) {
+  if (auto missing = korc::testing::LocalRegistry::MissingTools(); !missing.empty()) {
+    image->skipped = missing;
+    return;
+  }
+  if (auto st = registry.Start(); !st.ok()) {
+    image->skipped = "registry: " + st.ToString();
+    return;
+  }
+  auto b = korc::testing::OciLayoutBuilder::Create(dir);
+  if (!b.ok()) {
+    image->skipped = "layout: " + b.status().ToString();
+    return;
+  }
+  auto busybox = korc::testing::BusyboxEntries();
+  if (!busybox.ok()) {
+    image->skipped = "busybox: " + busybox.status().ToString();
+    return;
+  }
+  std::vector<korc::testing::Entry> data = {korc::testing::Entry::Dir("data")};
+  std::mt19937_64 rng(42);
+  for (int f = 0; f < kRandomFiles; ++f) {
+    std::string bytes(kRandomFileBytes, '\0');
+    for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
+      const uint64_t v = rng();
+      std::memcpy(bytes.data() + i, &v, 8);
+    }
+    data.push_back(
+        korc::testing::Entry::File("data/random-" + std::to_string(f) + ".bin", std::move(bytes)));
+  }
+  auto l1 = b->AddLayer(*busybox);
+  auto l2 = b->AddLayer(data);
+  if (!l1.ok() || !l2.ok()) {
+    image->skipped = "layers: " + (l1.ok() ? l2.status() : l1.status()).ToString();
+    return;
+  }
+  auto img = b->AddImage({}, {*l1, *l2});
+  if (!img.ok()) {
+    image->skipped = "image: " + img.status().ToString();
+    return;
+  }
+  if (auto st = b->Write("1", *img); !st.ok()) {
+    image->skipped = "layout: " + st.ToString();
+    return;
+  }
+  auto digest = registry.Push(b->dir(), "1", "bench/busybox:1");
+  if (!digest.ok()) {
+    image->skipped = "push: " + digest.status().ToString();
+    return;
+  }
+  image->reference = registry.address() + "/bench/busybox:1";
+  image->compressed_bytes = l1->size + l2->size;
+  for (const auto* entries : {&*busybox, &data}) {
+    for (const auto& e : *entries) image->file_bytes += static_cast<int64_t>(e.content.size());
+  }
+}
 
 // Moves the process into a network and mount namespace of its own with loopback up, as
 // kubelet_test's OwnNetwork: the node's bridge and the Pods' addresses exist only there.
@@ -136,17 +219,22 @@ bool RunningAndReady(const json& pod) {
   return false;
 }
 
-std::string PodJson(const std::string& name) {
-  json pod = {
-      {"apiVersion", "v1"},
-      {"kind", "Pod"},
-      {"metadata", {{"name", name}, {"namespace", "default"}}},
-      {"spec",
-       {{"nodeName", "node-a"},
-        {"restartPolicy", "Always"},
-        {"terminationGracePeriodSeconds", 1},
-        {"containers",
-         {{{"name", "c"}, {"image", "busybox"}, {"command", {"sh", "-c", "exec sleep 3600"}}}}}}}};
+// busybox is imported, not pulled: IfNotPresent (busybox means :latest, whose default
+// policy, Always, would ask Docker Hub), as kubelet_test's Container().
+std::string PodJson(const std::string& name, const std::string& image = "busybox",
+                    const std::string& pull_policy = "IfNotPresent") {
+  json container = {{"name", "c"},
+                    {"image", image},
+                    {"imagePullPolicy", pull_policy},
+                    {"command", {"sh", "-c", "exec sleep 3600"}}};
+  json pod = {{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata", {{"name", name}, {"namespace", "default"}}},
+              {"spec",
+               {{"nodeName", "node-a"},
+                {"restartPolicy", "Always"},
+                {"terminationGracePeriodSeconds", 1},
+                {"containers", {container}}}}};
   return pod.dump();
 }
 
@@ -289,10 +377,11 @@ class PodWatch {
 // One runtime's run: its own cluster, node directory and kubelet; everything removed after.
 class Bench {
  public:
-  Bench(std::string runtime, const Scale& sc) : runtime_(std::move(runtime)), sc_(sc) {}
+  Bench(std::string runtime, const Scale& sc, const PulledImage& pulled)
+      : runtime_(std::move(runtime)), sc_(sc), pulled_(pulled) {}
 
   bool Run() {
-    bool ok = Setup() && Sequential() && Burst();
+    bool ok = Setup() && Sequential() && Burst() && Pulls();
     ok = Teardown() && ok;
     return ok;
   }
@@ -333,9 +422,9 @@ class Bench {
     return true;
   }
 
-  bool Create(const std::string& name) {
+  bool Create(const std::string& name, const std::string& body = "") {
     auto r = korc::testing::Http(cluster_.port(), "POST", "/api/v1/namespaces/default/pods",
-                                 PodJson(name));
+                                 body.empty() ? PodJson(name) : body);
     if (r.code != 201) return Fail("create " + name + ": " + std::to_string(r.code) + " " + r.body);
     return true;
   }
@@ -442,6 +531,80 @@ class Bench {
     return true;
   }
 
+  // Creates Pod `name` running `pulled_.reference` with `policy`, waits until it is Running
+  // and Ready (its POST -> Ready time into `ms`), deletes it and waits until it is gone.
+  bool PullRound(const std::string& name, const std::string& policy, std::vector<double>* ms) {
+    const auto t0 = Clock::now();
+    if (!Create(name, PodJson(name, pulled_.reference, policy))) return false;
+    auto t = watch_->WaitReady(name, t0 + sc_.timeout);
+    if (!t) return Fail("not Running and Ready in time: " + Stuck(name));
+    ms->push_back(Ms(*t - t0));
+    auto r =
+        korc::testing::Http(cluster_.port(), "DELETE", "/api/v1/namespaces/default/pods/" + name);
+    if (r.code != 200 && r.code != 202) {
+      return Fail("delete " + name + ": " + std::to_string(r.code) + " " + r.body);
+    }
+    const auto deadline = Clock::now() + sc_.timeout;
+    while (!watch_->deleted().count(name)) {
+      if (Clock::now() > deadline) return Fail("not deleted in time: " + Stuck(name));
+      std::this_thread::sleep_for(10ms);
+    }
+    return true;
+  }
+
+  bool Pulls() {
+    if (!pulled_.skipped.empty()) {
+      std::printf("  4. image cache: skipped (%s)\n", pulled_.skipped.c_str());
+      return true;
+    }
+    const int n = sc_.pulls;
+    std::printf(
+        "  4. image cache: %s from a loopback docker-registry,\n"
+        "     %.1f MB compressed (2 gzip layers; %.1f MB of files, 20 MiB of them random);\n"
+        "     %d Pods per row, one after another, each deleted before the next. cold: the\n"
+        "     image removed from the node's store (root and blobs) before each Pod, so every\n"
+        "     layer is downloaded, verified and unpacked again\n",
+        pulled_.reference.c_str(), pulled_.compressed_bytes / 1e6, pulled_.file_bytes / 1e6, n);
+    // A second ImageStore on the kubelet's directory: every change takes the store's flock
+    // and the store keeps no state in memory, so the kubelet sees the removal.
+    auto store = kubelet::images::ImageStore::Open(dir_ + "/node/images");
+    if (!store.ok()) return Fail("image store: " + store.status().ToString());
+    std::vector<double> cold, if_not_present, always;
+    int64_t stored_bytes = 0;
+    for (int i = 0; i < n; ++i) {
+      if (auto st = (*store)->Remove(pulled_.reference); !st.ok() && i > 0) {
+        return Fail("remove " + pulled_.reference + ": " + st.ToString());
+      }
+      if ((*store)->Get(pulled_.reference).ok()) return Fail("image still stored after Remove");
+      // Only the imported busybox left: none of the pulled image's blobs (22 MB) survived.
+      if (const int64_t left = (*store)->DiskUsageBytes(); left >= pulled_.compressed_bytes) {
+        return Fail("node's store still holds " + std::to_string(left) + " bytes after Remove");
+      }
+      if (!PullRound("pull-cold-" + std::to_string(i), "IfNotPresent", &cold)) return false;
+      auto img = (*store)->Get(pulled_.reference);
+      if (!img.ok()) return Fail("pulled image not in the store: " + img.status().ToString());
+      stored_bytes = img->size_bytes;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (!PullRound("pull-warm-" + std::to_string(i), "IfNotPresent", &if_not_present)) {
+        return false;
+      }
+    }
+    for (int i = 0; i < n; ++i) {
+      if (!PullRound("pull-always-" + std::to_string(i), "Always", &always)) return false;
+    }
+    std::printf("    %-40s %9s %9s %9s\n", "POST -> Running, Ready (ms)", "p50", "min", "max");
+    auto row = [](const char* what, const std::vector<double>& ms) {
+      std::printf("    %-40s %9.0f %9.0f %9.0f\n", what, Percentile(ms, 0.5), Percentile(ms, 0.0),
+                  Percentile(ms, 1.0));
+    };
+    row("  cold (pull, verify, unpack)", cold);
+    row("  warm, IfNotPresent (no registry call)", if_not_present);
+    row("  warm, Always (manifest request)", always);
+    std::printf("    %-40s %9.1f MB\n", "unpacked root in the store", stored_bytes / 1e6);
+    return true;
+  }
+
   // Stops the kubelet (which stops every Pod left), then checks nothing remains.
   bool Teardown() {
     bool ok = true;
@@ -472,6 +635,7 @@ class Bench {
 
   std::string runtime_;
   Scale sc_;
+  const PulledImage& pulled_;
   korc::testing::TestCluster cluster_;
   std::string dir_;
   std::unique_ptr<kubelet::Kubelet> kubelet_;
@@ -529,6 +693,19 @@ int main(int argc, char** argv) {
   setvbuf(stdout, nullptr, _IOLBF, 0);
   const Scale& sc = quick ? kQuick : kFull;
   const auto t0 = std::chrono::steady_clock::now();
+  // Benchmark 4's image, pushed once for every runtime's run; the registry stops at exit.
+  korc::testing::LocalRegistry registry;
+  PulledImage pulled;
+  {
+    char tmpl[] = "/tmp/korc-kubelet-bench-layout-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) {
+      pulled.skipped = "mkdtemp";
+    } else {
+      PushPullImage(registry, std::string(tmpl) + "/layout", &pulled);
+      std::error_code ec;
+      std::filesystem::remove_all(tmpl, ec);
+    }
+  }
   std::vector<std::string> runtimes;
   if (runtime == "process" || runtime == "both") runtimes.push_back("process");
   if (runtime == "runc" || runtime == "both") runtimes.push_back("runc");
@@ -536,8 +713,9 @@ int main(int argc, char** argv) {
   for (const auto& rt : runtimes) {
     std::printf("kubelet, runtime %s: busybox Pods (sh -c 'exec sleep 3600'), grace 1 s\n",
                 rt.c_str());
-    ok = Bench(rt, sc).Run() && ok;
+    ok = Bench(rt, sc, pulled).Run() && ok;
   }
+  registry.Stop();
   std::printf("total %.0f s\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return ok ? 0 : 1;
