@@ -436,6 +436,7 @@ Result<std::unique_ptr<Kubelet>> Kubelet::Start(zmq::context_t& ctx, KubeletOpti
   PodWorkersOptions wo;
   wo.runtime = k->container_runtime_.get();
   wo.images = k->image_manager_.get();
+  wo.store = k->images_.get();
   wo.log_dir = options.data_dir + "/pods";
   wo.backoff_initial = options.backoff_initial;
   wo.backoff_max = options.backoff_max;

@@ -96,9 +96,20 @@ PodWorkers::~PodWorkers() { Stop(false); }
 
 int64_t PodWorkers::Now() const { return options_.clock(); }
 
+Status PodWorkers::RemoveSandbox(const std::string& sandbox_id) {
+  KORC_RETURN_IF_ERROR(options_.runtime->RemoveSandbox(sandbox_id));
+  if (options_.store) options_.store->Unpin(sandbox_id);
+  return Status::Ok();
+}
+
 Status PodWorkers::Start() {
   auto sandboxes = options_.runtime->ListSandboxes();
   if (!sandboxes.ok()) return sandboxes.status();
+  if (options_.store) {
+    std::set<std::string> live;
+    for (const auto& s : *sandboxes) live.insert(s.id);
+    options_.store->RetainPins(live);
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
     for (auto& s : *sandboxes) {
@@ -166,7 +177,7 @@ void PodWorkers::Stop(bool stop_pods, std::chrono::seconds grace_cap) {
       if (!running || Now() >= deadline) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    if (Status s = options_.runtime->RemoveSandbox(st->sandbox->id); !s.ok()) {
+    if (Status s = RemoveSandbox(st->sandbox->id); !s.ok()) {
       spdlog::warn("kubelet: removing pod {}: {}", key, s.message());
     }
   }
@@ -346,7 +357,7 @@ void PodWorkers::SyncPod(const std::string& key, PodState& st, int64_t now) {
   // A different Pod under the same name: the old one's sandbox goes first.
   if (pod && st.sandbox && !st.sandbox->pod_uid.empty() &&
       st.sandbox->pod_uid != pod->metadata.uid) {
-    if (Status s = options_.runtime->RemoveSandbox(st.sandbox->id); !s.ok()) {
+    if (Status s = RemoveSandbox(st.sandbox->id); !s.ok()) {
       spdlog::warn("kubelet: {}: removing the previous pod's sandbox: {}", key, s.message());
       return;
     }
@@ -376,7 +387,7 @@ void PodWorkers::SyncPod(const std::string& key, PodState& st, int64_t now) {
         if (pod) SyncContainers(key, st, *pod, now, infos);
         return;
       }
-      if (Status s = options_.runtime->RemoveSandbox(st.sandbox->id); !s.ok()) {
+      if (Status s = RemoveSandbox(st.sandbox->id); !s.ok()) {
         spdlog::warn("kubelet: {}: removing sandbox: {}", key, s.message());
         return;
       }
@@ -544,6 +555,12 @@ void PodWorkers::SyncPod(const std::string& key, PodState& st, int64_t now) {
     cc.log_path = LogPath(*pod, c.name, next_attempt);
     cc.log_max_bytes = options_.log_max_bytes;
     cc.log_max_files = options_.log_max_files;
+    // The image's root stays while this Pod's containers run from it, even if untagged.
+    if (options_.store) {
+      if (Status pinned = options_.store->Pin(image->id, st.sandbox->id); !pinned.ok()) {
+        spdlog::warn("kubelet: {}: pinning image {}: {}", key, image->id, pinned.message());
+      }
+    }
     auto id = options_.runtime->StartContainer(cc);
     if (!id.ok()) {
       t.image_error_reason = "CreateContainerError";

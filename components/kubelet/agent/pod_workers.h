@@ -37,6 +37,7 @@ namespace korc::kubelet {
 struct PodWorkersOptions {
   ContainerRuntime* runtime = nullptr;
   images::ImageManager* images = nullptr;  // pull policies, pulls and their back-off
+  images::ImageStore* store = nullptr;     // pins the images of running sandboxes (optional)
   std::string log_dir;                     // <log_dir>/<ns>_<name>_<uid>/<container>/<attempt>.log
   int64_t log_max_bytes = 10 * 1024 * 1024;
   int log_max_files = 5;
@@ -83,6 +84,8 @@ class PodWorkers {
   struct ContainerTrack;
   struct PodState;
   void Loop();
+  // The runtime's RemoveSandbox, then the sandbox's image pins go.
+  Status RemoveSandbox(const std::string& sandbox_id);
   void SyncPod(const std::string& key, PodState& st, int64_t now);
   void SyncContainers(const std::string& key, PodState& st, const api::Pod& pod, int64_t now,
                       const std::vector<ContainerInfo>& infos);

@@ -323,7 +323,7 @@ Result<std::unique_ptr<ImageStore>> ImageStore::Open(std::string dir) {
   if (ec) return Status::Internal("creating image store " + dir + ": " + ec.message());
   std::string canonical = fs::canonical(dir, ec).string();
   if (ec) return Status::Internal("image store " + dir + ": " + ec.message());
-  for (const char* sub : {"images", "blobs/sha256", "downloads", "tmp"}) {
+  for (const char* sub : {"images", "blobs/sha256", "downloads", "pins", "tmp"}) {
     fs::create_directories(canonical + "/" + sub, ec);
     if (ec) return Status::Internal("creating " + canonical + "/" + sub + ": " + ec.message());
   }
@@ -455,7 +455,69 @@ Result<Image> ImageStore::Commit(const std::string& reference, const std::string
   return LoadImage(reference, id);
 }
 
+bool ImageStore::PinnedLocked(const std::string& hex) const {
+  std::error_code ec;
+  for (const auto& holder : fs::directory_iterator(dir_ + "/pins", ec)) {
+    if (fs::exists(holder.path() / hex, ec)) return true;
+  }
+  return false;
+}
+
+Status ImageStore::Pin(const std::string& id, const std::string& holder) {
+  if (!IsSha256Digest(id)) return Status::Invalid("image id \"" + id + "\" is not sha256:<hex>");
+  if (holder.empty() || holder.find('/') != std::string::npos || holder.starts_with(".")) {
+    return Status::Invalid("pin holder \"" + holder + "\" is not a plain name");
+  }
+  std::lock_guard lock(mu_);
+  KORC_ASSIGN_OR_RETURN(FileLock file_lock, FileLock::Acquire(dir_));
+  std::error_code ec;
+  fs::create_directories(dir_ + "/pins/" + holder, ec);
+  if (ec) return Status::Internal("pin " + id + ": " + ec.message());
+  std::ofstream(dir_ + "/pins/" + holder + "/" + Hex(id)).flush();
+  return Status::Ok();
+}
+
+void ImageStore::Unpin(const std::string& holder) {
+  if (holder.empty() || holder.find('/') != std::string::npos || holder.starts_with(".")) return;
+  std::lock_guard lock(mu_);
+  auto file_lock = FileLock::Acquire(dir_);
+  if (!file_lock.ok()) return;
+  std::error_code ec;
+  if (!fs::exists(dir_ + "/pins/" + holder, ec)) return;
+  fs::remove_all(dir_ + "/pins/" + holder, ec);
+  DeleteUnusedLocked();
+}
+
+void ImageStore::RetainPins(const std::set<std::string>& holders) {
+  std::lock_guard lock(mu_);
+  auto file_lock = FileLock::Acquire(dir_);
+  if (!file_lock.ok()) return;
+  std::error_code ec;
+  for (const auto& holder : fs::directory_iterator(dir_ + "/pins", ec)) {
+    if (!holders.count(holder.path().filename().string())) fs::remove_all(holder.path(), ec);
+  }
+  DeleteUnusedLocked();
+}
+
+void ImageStore::DeleteUnusedLocked() {
+  auto tags = LoadTags(dir_);
+  if (!tags.ok()) return;
+  std::set<std::string> tagged;
+  for (const auto& [ref, id] : *tags) tagged.insert(Hex(id));
+  std::error_code ec;
+  std::vector<std::string> unused;
+  for (const auto& e : fs::directory_iterator(dir_ + "/images", ec)) {
+    std::string hex = e.path().filename().string();
+    if (!tagged.count(hex)) unused.push_back("sha256:" + hex);
+  }
+  for (const auto& id : unused) DeleteImageLocked(id);
+}
+
 void ImageStore::DeleteImageLocked(const std::string& id) {
+  if (PinnedLocked(Hex(id))) {
+    spdlog::info("images: image id={} is untagged; kept while containers run from it", id);
+    return;
+  }
   std::string image_dir = dir_ + "/images/" + Hex(id);
   auto tmp = NewTempDir();
   if (!tmp.ok()) return;
@@ -566,6 +628,7 @@ Result<int64_t> ImageStore::Prune(std::chrono::seconds download_age) {
   std::lock_guard lock(mu_);
   KORC_ASSIGN_OR_RETURN(FileLock file_lock, FileLock::Acquire(dir_));
   int64_t before = DiskUsage(dir_);
+  DeleteUnusedLocked();  // untagged images whose containers are gone
   std::set<std::string> used;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir_ + "/images", ec)) {

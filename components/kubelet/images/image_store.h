@@ -11,6 +11,8 @@
 //   blobs/sha256/<hex>      content-addressed OCI blobs (manifests, configs, layers)
 //   downloads/<hex>         blobs being pulled (verified, then moved into a staging dir);
 //                           kept across restarts so a pull resumes where it stopped
+//   pins/<holder>/<hex>     images a holder (a Pod's sandbox) runs from: kept, even untagged,
+//                           until the holder lets go
 //   tmp/<pid>-<n>/          imports and pulls in progress ("staging": rootfs/, blobs/);
 //                           renamed into images/ only when complete
 //   .lock                   flock(2) taken by every change, so `korc image` and a running
@@ -21,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -102,6 +105,14 @@ class ImageStore {
   // the id is not stored.
   Result<Image> Tag(std::string_view reference, const std::string& id,
                     const std::string& repo_digest);
+  // A holder (a Pod's sandbox id) runs containers from image `id`: while it holds it, removing
+  // or re-pointing the image's last tag leaves the root in place (untagged, not listed) for
+  // the containers' overlays; the last Unpin deletes it.
+  Status Pin(const std::string& id, const std::string& holder);
+  void Unpin(const std::string& holder);
+  // Drops the pins of holders not in `holders` (sandboxes gone while the node was away).
+  void RetainPins(const std::set<std::string>& holders);
+
   // Deletes what no tag needs: blobs no image lists, downloads no pull is writing (older
   // than `download_age`), leftovers in tmp/. Returns the bytes freed.
   Result<int64_t> Prune(std::chrono::seconds download_age = std::chrono::hours(24));
@@ -121,9 +132,12 @@ class ImageStore {
   // Moves a finished import from tmp/ into images/<hex> and points `reference` at it.
   Result<Image> Commit(const std::string& reference, const std::string& tmp_dir,
                        const std::string& id, const std::string& repo_digest = "");
-  // Deletes images/<hex> and blobs only it used. REQUIRES: mu_ and the file lock held, and no
-  // tag pointing at `id`.
+  // Deletes images/<hex> and blobs only it used, unless a holder pins it. REQUIRES: mu_ and
+  // the file lock held, and no tag pointing at `id`.
   void DeleteImageLocked(const std::string& id);
+  bool PinnedLocked(const std::string& hex) const;
+  // Deletes the images no tag names and no holder pins. REQUIRES: mu_ and the file lock.
+  void DeleteUnusedLocked();
   Result<Image> LoadImage(const std::string& reference, const std::string& id) const;
   Result<std::string> NewTempDir();
 

@@ -497,8 +497,21 @@ TEST_F(KubeletPullTest, PullsAnImageAndRunsWhatItsConfigSays) {
   WaitPod("by-digest", [](const json& p) { return Ready(p); });
   EXPECT_NE(LogOf("by-digest", "args bonjour").find("args bonjour as 1234:5678"),
             std::string::npos);
+
+  // `korc image rm` while the Pods run: untagged, its root stays until they are gone.
+  auto store = images::ImageStore::Open(dir_ + "/node/images");
+  ASSERT_TRUE(store.ok());
+  auto image = (*store)->Get(ref);
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  ASSERT_TRUE((*store)->Remove(ref).ok());
+  EXPECT_EQ((*store)->Get(ref).status().code(), Code::kNotFound);
+  EXPECT_TRUE(fs::exists(image->rootfs + "/bin/busybox"));
   DeleteAndWaitGone("pulled");
+  EXPECT_TRUE(fs::exists(image->rootfs + "/bin/busybox"));  // by-digest still runs from it
   DeleteAndWaitGone("by-digest");
+  const auto deadline = Clock::now() + 10s;
+  while (fs::exists(image->rootfs) && Clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(fs::exists(image->rootfs)) << "the untagged image outlived its last Pod";
 }
 
 TEST_F(KubeletPullTest, PullSecretsAuthenticateAndTheNodeListsItsImages) {

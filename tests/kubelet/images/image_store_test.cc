@@ -291,6 +291,38 @@ TEST_F(ImageStoreTest, GetListRemove) {
   ExpectNoTemporaries();
 }
 
+TEST_F(ImageStoreTest, PinnedRootsOutliveTheirLastTagUntilUnpinned) {
+  WriteArchive(base_ + "/root.tar", SampleTree());
+  auto image = store_->Import("app:1", base_ + "/root.tar");
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  ASSERT_TRUE(store_->Pin(image->id, "sandbox-a").ok());
+  ASSERT_TRUE(store_->Pin(image->id, "sandbox-b").ok());
+  EXPECT_EQ(store_->Pin(image->id, "../escape").code(), Code::kInvalid);
+  // Untagged: gone from the tags, the root stays for the containers running from it.
+  ASSERT_TRUE(store_->Remove("app:1").ok());
+  EXPECT_EQ(store_->Get("app:1").status().code(), Code::kNotFound);
+  EXPECT_TRUE(store_->List()->empty());
+  EXPECT_TRUE(fs::exists(image->rootfs));
+  EXPECT_TRUE(store_->GetById(image->id).ok());
+  ASSERT_TRUE(store_->Prune().ok());  // still pinned: prune keeps it
+  EXPECT_TRUE(fs::exists(image->rootfs));
+  store_->Unpin("sandbox-a");
+  EXPECT_TRUE(fs::exists(image->rootfs));
+  // The node restarted and sandbox-b is gone: its pins go, and the image with them.
+  store_->RetainPins({"sandbox-c"});
+  EXPECT_FALSE(fs::exists(image->rootfs));
+  EXPECT_EQ(store_->GetById(image->id).status().code(), Code::kNotFound);
+  // A pinned image re-tagged elsewhere is kept too, and deleted at the last unpin.
+  auto v1 = store_->Import("app:2", base_ + "/root.tar");
+  ASSERT_TRUE(v1.ok());
+  ASSERT_TRUE(store_->Pin(v1->id, "sandbox-c").ok());
+  WriteArchive(base_ + "/other.tar", {File("other", "x")});
+  ASSERT_TRUE(store_->Import("app:2", base_ + "/other.tar").ok());
+  EXPECT_TRUE(fs::exists(v1->rootfs));
+  store_->Unpin("sandbox-c");
+  EXPECT_FALSE(fs::exists(v1->rootfs));
+}
+
 TEST_F(ImageStoreTest, NotFoundSaysHowToPullOrImport) {
   auto got = store_->Get("busybox");
   ASSERT_EQ(got.status().code(), Code::kNotFound);
